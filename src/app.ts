@@ -1,0 +1,117 @@
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import { AssignmentService } from './domain/assignment-service.js'
+import type { DomainEventListener } from './domain/events.js'
+import { ReadModel } from './domain/read-model.js'
+import { registerLenientJsonParser } from './http/content-type.js'
+import { registerProblemHandlers } from './http/problem.js'
+import { assignmentRoutes } from './http/routes/assignments.js'
+import { operationsRoutes } from './http/routes/operations.js'
+import { personRoutes } from './http/routes/persons.js'
+import { presenceRoutes } from './http/routes/presence.js'
+import { taskRoutes } from './http/routes/tasks.js'
+import { Problem } from './http/schemas/common.js'
+import { registerValidators } from './http/validation.js'
+import { eventLogger } from './observability/event-log.js'
+import { ServiceMetrics } from './observability/metrics.js'
+import { Sweeper } from './scheduler/sweeper.js'
+import type { Store } from './store/store.js'
+
+export interface AppOptions {
+  config: Config
+  store: Store
+  /** Off in tests that drive the sweep themselves. */
+  startSweeper?: boolean
+  /** Told of every domain event after commit, besides the log and the metrics. */
+  onEvent?: DomainEventListener
+  logger?: boolean
+}
+
+export interface App {
+  server: FastifyInstance
+  service: AssignmentService
+  sweeper: Sweeper
+  metrics: ServiceMetrics
+}
+
+/** Builds the whole service around a store; listening is the caller's business. */
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { config, store } = options
+  const server = Fastify({
+    logger: options.logger === false ? false : { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const metrics = new ServiceMetrics(store, (error) =>
+    server.log.warn({ err: error }, 'metrics could not read the database'),
+  )
+  const log = eventLogger(server.log)
+  const service = new AssignmentService(store, (event) => {
+    metrics.record(event)
+    log(event)
+    options.onEvent?.(event)
+  })
+  const sweeper = new Sweeper(
+    service,
+    { intervalMs: config.sweepIntervalMs, heartbeatTimeoutS: config.heartbeatTimeoutS },
+    server.log.child({ component: 'sweeper' }),
+    (seconds) => metrics.sweepSeconds.observe(seconds),
+  )
+
+  registerValidators(server)
+  registerLenientJsonParser(server)
+  registerProblemHandlers(server, (error) => store.dialect.isUnavailable(error))
+  server.addSchema(Problem)
+  server.addHook('onResponse', async (request, reply) => {
+    metrics.httpSeconds.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    )
+  })
+
+  if (config.corsOrigins.length > 0) {
+    await server.register(cors, { origin: [...config.corsOrigins] })
+  }
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'qc-assign',
+        version: '0.1.0',
+        description:
+          'Gives the oldest pending QC task to the inspector free the longest, at once. ' +
+          'Errors are RFC 9457 application/problem+json.',
+      },
+    },
+  })
+  await server.register(swaggerUi, { routePrefix: '/docs' })
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger())
+
+  const reads = new ReadModel(store)
+  await server.register(personRoutes, { service, reads })
+  await server.register(presenceRoutes, { service, reads })
+  await server.register(taskRoutes, { service, reads })
+  await server.register(assignmentRoutes, { service, reads })
+  await server.register(operationsRoutes, { store, metrics })
+
+  if (options.startSweeper !== false) {
+    server.addHook('onReady', async () => sweeper.start())
+  }
+  // Fastify closes the listener and drains requests first, then runs onClose hooks.
+  server.addHook('onClose', async () => {
+    await sweeper.stop()
+    await store.close()
+  })
+
+  return { server, service, sweeper, metrics }
+}

@@ -1,0 +1,89 @@
+import { type Static, Type } from '@sinclair/typebox'
+import envSchema from 'env-schema'
+
+/**
+ * Every setting the service reads, with its default. The README's configuration table is
+ * written from this schema; keep the two together.
+ */
+const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  DATABASE_URL: Type.String({
+    default: 'sqlite:data/qc-assign.sqlite',
+    pattern: '^(mysql|sqlite):',
+  }),
+  DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 500 }),
+  DB_LOCK_WAIT_TIMEOUT_S: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
+  SWEEP_INTERVAL_MS: Type.Integer({ default: 5000, minimum: 50, maximum: 3_600_000 }),
+  HEARTBEAT_TIMEOUT_S: Type.Integer({ default: 0, minimum: 0, maximum: 86_400 }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }),
+  CORS_ORIGINS: Type.String({ default: '' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+})
+
+type RawConfig = Static<typeof ConfigSchema>
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly databaseUrl: string
+  readonly dbPoolSize: number
+  readonly dbLockWaitTimeoutS: number
+  readonly sweepIntervalMs: number
+  /** 0 turns heartbeat expiry off, as in the original design. */
+  readonly heartbeatTimeoutS: number
+  readonly bodyLimitBytes: number
+  /** Empty: CORS stays off. */
+  readonly corsOrigins: readonly string[]
+  readonly logLevel: string
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Reads and checks the environment once; a wrong value names its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: RawConfig
+  try {
+    // env-schema strips unknown keys from the object it is given, so hand it a copy.
+    raw = envSchema<RawConfig>({ schema: ConfigSchema, data: { ...env }, env: false })
+  } catch (error) {
+    throw new ConfigError(describeEnvError(error, env))
+  }
+
+  return Object.freeze({
+    host: raw.HOST,
+    port: raw.PORT,
+    databaseUrl: raw.DATABASE_URL,
+    dbPoolSize: raw.DB_POOL_SIZE,
+    dbLockWaitTimeoutS: raw.DB_LOCK_WAIT_TIMEOUT_S,
+    sweepIntervalMs: raw.SWEEP_INTERVAL_MS,
+    heartbeatTimeoutS: raw.HEARTBEAT_TIMEOUT_S,
+    bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+    corsOrigins: Object.freeze(
+      raw.CORS_ORIGINS.split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
+    logLevel: raw.LOG_LEVEL,
+  })
+}
+
+interface AjvIssue {
+  instancePath?: string
+  message?: string
+}
+
+function describeEnvError(error: unknown, env: NodeJS.ProcessEnv): string {
+  const issue = (error as { errors?: AjvIssue[] }).errors?.[0]
+  const name = issue?.instancePath?.replace(/^\//, '')
+  if (!name) return `invalid configuration: ${(error as Error).message}`
+
+  const hint = name === 'DATABASE_URL' ? ' (use mysql://user:pass@host:3306/db or sqlite:path)' : ''
+
+  return `invalid configuration: ${name} ${issue?.message}${hint}; got ${JSON.stringify(env[name])}`
+}

@@ -1,0 +1,315 @@
+import type { Transaction } from 'kysely'
+import { LostRaceError } from '../store/dialect.js'
+import type { Database, EndReason } from '../store/schema.js'
+import type { Store } from '../store/store.js'
+import { fromDbTime, toDbTime } from '../store/time.js'
+import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
+import type { DomainEvent, DomainEventListener } from './events.js'
+import { type Assigned, assignWaitingWork, followUp } from './matching.js'
+import { type Person, personFromRow, type Task, taskFromRow } from './model.js'
+
+export interface LoginResult {
+  person: Person
+  /** The task the person holds after logging in, new or already theirs; null if none. */
+  task: Task | null
+}
+
+export interface LogoutResult {
+  person: Person
+  /** The task the person held, back in the queue (or already with someone else). */
+  released_task: Task | null
+}
+
+export interface CompletionResult {
+  completed: Task
+  /** The task the same person was given in the same transaction, or null. */
+  next_task: Task | null
+}
+
+/**
+ * The rules of the service, each change of state in one transaction: who may hold what,
+ * and that a task goes to a free person the moment both exist. No HTTP in here.
+ */
+export class AssignmentService {
+  constructor(
+    private readonly store: Store,
+    private readonly publish: DomainEventListener,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async createPerson(name: string): Promise<Person> {
+    const trimmed = name.trim()
+    if (trimmed.length === 0 || trimmed.length > 100) {
+      throw new InvalidInputError(
+        'BAD_NAME',
+        'name must have 1 to 100 characters besides surrounding spaces.',
+      )
+    }
+    const id = await this.store.persons.insert(this.store.db, trimmed, toDbTime(this.clock()))
+
+    return this.person(this.store.db, id)
+  }
+
+  async createTask(description: string): Promise<Task> {
+    if (description.trim().length === 0) {
+      throw new InvalidInputError('BLANK_DESCRIPTION', 'description must not be blank.')
+    }
+    const outcome = await this.store.transaction(async (tx) => {
+      const now = this.clock()
+      const id = await this.store.tasks.insert(tx, description, toDbTime(now))
+      const assigned = await assignWaitingWork(this.store, tx, now, 'TASK_CREATED')
+      const events: DomainEvent[] = [{ type: 'task_created', taskId: id }, ...assigned]
+
+      return { id, task: await this.task(tx, id), events }
+    })
+    this.publishAll(outcome.events)
+
+    if (outcome.task.status !== 'PENDING') return outcome.task
+    const late = await this.followUp('TASK_CREATED')
+
+    return late.some((a) => a.taskId === outcome.id)
+      ? this.task(this.store.db, outcome.id)
+      : outcome.task
+  }
+
+  /** Logs the person in and gives them the oldest pending task. Logging in twice is harmless. */
+  async login(personId: number): Promise<LoginResult> {
+    const outcome = await this.store.transaction(async (tx) => {
+      const now = this.clock()
+      const person = await this.lockPerson(tx, personId)
+      const events: DomainEvent[] = []
+      if (person.is_logged_in) {
+        await this.store.persons.refreshHeartbeat(tx, personId, toDbTime(now))
+      } else {
+        await this.store.persons.markLoggedIn(tx, personId, toDbTime(now))
+        events.push({ type: 'person_logged_in', personId })
+        events.push(...(await assignWaitingWork(this.store, tx, now, 'LOGIN')))
+      }
+
+      return { result: await this.presence(tx, personId), events }
+    })
+    this.publishAll(outcome.events)
+
+    if (outcome.result.person.state !== 'free') return outcome.result
+    const late = await this.followUp('LOGIN')
+
+    return late.some((a) => a.personId === personId)
+      ? this.presence(this.store.db, personId)
+      : outcome.result
+  }
+
+  /** Logs the person out; their task goes back to the queue at its original place. */
+  async logout(personId: number): Promise<LogoutResult> {
+    const outcome = await this.store.transaction(async (tx) => {
+      const now = this.clock()
+      const person = await this.lockPerson(tx, personId)
+      if (!person.is_logged_in) {
+        return { person: await this.person(tx, personId), releasedId: null, events: [] }
+      }
+      const { releasedId, events } = await this.signOff(tx, personId, now, 'LOGOUT')
+
+      return { person: await this.person(tx, personId), releasedId, events }
+    })
+    this.publishAll(outcome.events)
+
+    const { releasedId } = outcome
+    if (releasedId === null) return { person: outcome.person, released_task: null }
+    const released = await this.task(this.store.db, releasedId)
+    if (released.status === 'PENDING') await this.followUp('RELEASE')
+
+    return { person: outcome.person, released_task: await this.task(this.store.db, releasedId) }
+  }
+
+  async heartbeat(personId: number): Promise<Person> {
+    const alive = await this.store.persons.refreshHeartbeat(
+      this.store.db,
+      personId,
+      toDbTime(this.clock()),
+    )
+    const person = await this.person(this.store.db, personId)
+    if (!alive) {
+      throw new ConflictError(
+        'PERSON_NOT_LOGGED_IN',
+        `Inspector ${personId} is not logged in, so there is no session to keep alive; ` +
+          'log in first.',
+      )
+    }
+
+    return person
+  }
+
+  /**
+   * Finishes the task, frees its inspector and, in the same transaction, gives the next
+   * pending task to whoever has been free the longest: normally that same inspector.
+   */
+  async completeTask(taskId: number): Promise<CompletionResult> {
+    const outcome = await this.store.transaction(async (tx) => {
+      const now = this.clock()
+      const seen = await this.store.tasks.find(tx, taskId)
+      const personId = this.assigneeOrRefuse(taskId, seen)
+      // Person before task, the service-wide lock order; then make sure nothing moved.
+      await this.store.persons.lock(tx, personId)
+      const task = await this.store.tasks.lock(tx, taskId)
+      if (task?.status !== 'IN_PROGRESS' || task.assigned_person_id !== personId) {
+        throw new LostRaceError(`task ${taskId} changed while its inspector was being locked`)
+      }
+
+      await this.store.tasks.markDone(tx, taskId, toDbTime(now))
+      await this.store.assignments.close(tx, taskId, toDbTime(now), 'COMPLETED')
+      await this.store.persons.markFree(tx, personId, toDbTime(now))
+      const assigned = await assignWaitingWork(this.store, tx, now, 'COMPLETION')
+      const nextId = assigned.find((a) => a.personId === personId)?.taskId
+      const workMs = task.assigned_at ? now.getTime() - fromDbTime(task.assigned_at).getTime() : 0
+      const events: DomainEvent[] = [
+        { type: 'task_completed', taskId, personId, workMs },
+        ...assigned,
+      ]
+
+      return {
+        personId,
+        completed: await this.task(tx, taskId),
+        next: nextId === undefined ? null : await this.task(tx, nextId),
+        events,
+      }
+    })
+    this.publishAll(outcome.events)
+
+    if (outcome.next) return { completed: outcome.completed, next_task: outcome.next }
+    const late = await this.followUp('COMPLETION')
+    const nextId = late.find((a) => a.personId === outcome.personId)?.taskId
+
+    return {
+      completed: outcome.completed,
+      next_task: nextId === undefined ? null : await this.task(this.store.db, nextId),
+    }
+  }
+
+  /**
+   * Logs out everyone whose last heartbeat is older than `timeoutS` seconds and puts their
+   * tasks back in the queue. Returns how many were logged out.
+   */
+  async expireSilent(timeoutS: number, batchSize = 100): Promise<number> {
+    const cutoff = toDbTime(new Date(this.clock().getTime() - timeoutS * 1000))
+    const silent = await this.store.persons.findSilentSince(this.store.db, cutoff, batchSize)
+    let expired = 0
+    for (const personId of silent) {
+      const events = await this.store.transaction(async (tx) => {
+        const person = await this.store.persons.lock(tx, personId)
+        // Re-checked under the lock: a heartbeat may have arrived since the scan.
+        const stillSilent =
+          person?.is_logged_in && person.last_heartbeat !== null && person.last_heartbeat < cutoff
+        if (!stillSilent) return []
+
+        return (await this.signOff(tx, personId, this.clock(), 'HEARTBEAT_EXPIRED')).events
+      })
+      if (events.length > 0) expired++
+      this.publishAll(events)
+    }
+    if (expired > 0) await this.followUp('RELEASE')
+
+    return expired
+  }
+
+  /** Pairs everything that can be paired; the sweeper's job. Returns how many were paired. */
+  async assignAllWaiting(): Promise<number> {
+    let total = 0
+    for (;;) {
+      const assigned = await this.store.transaction((tx) =>
+        assignWaitingWork(this.store, tx, this.clock(), 'SWEEP'),
+      )
+      this.publishAll(assigned)
+      total += assigned.length
+      if (assigned.length === 0) return total
+    }
+  }
+
+  /** Releases the person's task (if any) and logs them out; the caller holds their lock. */
+  private async signOff(
+    tx: Transaction<Database>,
+    personId: number,
+    now: Date,
+    reason: EndReason,
+  ): Promise<{ releasedId: number | null; events: DomainEvent[] }> {
+    const events: DomainEvent[] = []
+    const open = await this.store.assignments.findOpenTaskOf(tx, personId)
+    if (open) {
+      await this.store.tasks.lock(tx, open.task_id)
+      await this.store.assignments.close(tx, open.task_id, toDbTime(now), reason)
+      await this.store.tasks.requeue(tx, open.task_id)
+      events.push({ type: 'task_released', taskId: open.task_id, personId, reason })
+    }
+    await this.store.persons.markLoggedOut(tx, personId)
+    events.push({ type: 'person_logged_out', personId, reason })
+    if (open) events.push(...(await assignWaitingWork(this.store, tx, now, 'RELEASE')))
+
+    return { releasedId: open?.task_id ?? null, events }
+  }
+
+  private assigneeOrRefuse(
+    taskId: number,
+    task: { status: string; assigned_person_id: number | null } | undefined,
+  ): number {
+    if (!task) throw new NotFoundError('TASK_NOT_FOUND', `No task has id ${taskId}.`)
+    if (task.status === 'DONE') {
+      throw new ConflictError(
+        'TASK_ALREADY_DONE',
+        `Task ${taskId} is already DONE; a task is completed once.`,
+      )
+    }
+    if (task.status !== 'IN_PROGRESS' || task.assigned_person_id === null) {
+      throw new ConflictError(
+        'TASK_NOT_IN_PROGRESS',
+        `Task ${taskId} is ${task.status}: nobody holds it yet, so it cannot be completed.`,
+      )
+    }
+
+    return task.assigned_person_id
+  }
+
+  private async lockPerson(tx: Transaction<Database>, personId: number) {
+    const person = await this.store.persons.lock(tx, personId)
+    if (!person) throw personNotFound(personId)
+
+    return person
+  }
+
+  private async person(db: Transaction<Database> | Store['db'], id: number): Promise<Person> {
+    const row = await this.store.persons.find(db, id)
+    if (!row) throw personNotFound(id)
+
+    return personFromRow(row)
+  }
+
+  private async task(db: Transaction<Database> | Store['db'], id: number): Promise<Task> {
+    const row = await this.store.tasks.find(db, id)
+    if (!row) throw new NotFoundError('TASK_NOT_FOUND', `No task has id ${id}.`)
+
+    return taskFromRow(row)
+  }
+
+  private async presence(
+    db: Transaction<Database> | Store['db'],
+    personId: number,
+  ): Promise<LoginResult> {
+    const person = await this.person(db, personId)
+    const task =
+      person.current_task_id === null ? null : await this.task(db, person.current_task_id)
+
+    return { person, task }
+  }
+
+  private async followUp(reason: Assigned['reason']): Promise<Assigned[]> {
+    const assigned = await followUp(this.store, this.clock, reason)
+    this.publishAll(assigned)
+
+    return assigned
+  }
+
+  private publishAll(events: DomainEvent[]): void {
+    for (const event of events) this.publish(event)
+  }
+}
+
+function personNotFound(id: number): NotFoundError {
+  return new NotFoundError('PERSON_NOT_FOUND', `No inspector has id ${id}.`)
+}

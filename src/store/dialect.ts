@@ -1,0 +1,37 @@
+import type { Dialect, Expression, SelectQueryBuilder } from 'kysely'
+
+// biome-ignore lint/suspicious/noExplicitAny: a lock clause fits any select
+export type AnySelect = SelectQueryBuilder<any, any, any>
+
+/**
+ * Everything that differs between MySQL/MariaDB and SQLite lives behind this interface;
+ * the queries and the assignment rules are written once against it.
+ */
+export interface StoreDialect {
+  readonly name: 'mysql' | 'sqlite'
+  /** A URL for logs and errors, with any password hidden. */
+  readonly safeUrl: string
+  createKyselyDialect(): Dialect
+
+  /** A row lock that waits for other writers. SQLite's write transaction already excludes them. */
+  lockForUpdate<Q extends AnySelect>(query: Q): Q
+  /** A row lock that passes over rows other transactions hold, so claimers never queue. */
+  claimSkippingLocked<Q extends AnySelect>(query: Q): Q
+
+  /** Why a failed transaction is worth running again (a stable code), or null. */
+  retryReason(error: unknown): string | null
+  /** True when the error means the database cannot be reached at all. */
+  isUnavailable(error: unknown): boolean
+
+  readonly columnTypes: {
+    readonly timestamp: Expression<unknown>
+    readonly taskStatus: Expression<unknown>
+  }
+  /** Appended to CREATE TABLE (MySQL: engine and character set). */
+  readonly tableOptions: Expression<unknown> | null
+}
+
+/** The error a compare-and-set raises when another writer changed the row first. */
+export class LostRaceError extends Error {
+  override name = 'LostRaceError'
+}

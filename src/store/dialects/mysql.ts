@@ -1,0 +1,92 @@
+import { createPool } from 'mysql2'
+import { CompiledQuery, MysqlDialect, sql } from 'kysely'
+import type { AnySelect, StoreDialect } from '../dialect.js'
+import { LostRaceError } from '../dialect.js'
+
+export interface MysqlOptions {
+  url: string
+  poolSize: number
+  lockWaitTimeoutS: number
+}
+
+const RETRYABLE_ERRNO: Record<number, string> = {
+  1213: 'deadlock',
+  1205: 'lock_wait_timeout',
+  // Only the open-assignment guards are unique besides primary keys: another writer won.
+  1062: 'open_assignment_guard',
+}
+
+const SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+])
+
+export function mysqlDialect(options: MysqlOptions): StoreDialect {
+  const url = new URL(options.url)
+  if (url.password) url.password = '***'
+
+  return {
+    name: 'mysql',
+    safeUrl: url.toString(),
+
+    createKyselyDialect: () =>
+      new MysqlDialect({
+        pool: createPool({
+          uri: options.url,
+          connectionLimit: options.poolSize,
+          charset: 'utf8mb4_unicode_ci',
+          // DATETIME(3) comes back as text in UTC; time.ts converts it.
+          dateStrings: true,
+          timezone: 'Z',
+          connectTimeout: 5000,
+          enableKeepAlive: true,
+        }),
+        // Session settings belong to every pooled connection, not to a migration.
+        onCreateConnection: async (connection) => {
+          await connection.executeQuery(
+            CompiledQuery.raw(
+              `set session time_zone = '+00:00', sql_mode = '${SQL_MODE}', ` +
+                `innodb_lock_wait_timeout = ${options.lockWaitTimeoutS}`,
+            ),
+          )
+          // Queue claims take no gap locks under READ COMMITTED, so inserts never wait on them.
+          await connection.executeQuery(
+            CompiledQuery.raw('set session transaction isolation level read committed'),
+          )
+        },
+      }),
+
+    // Kysely's lock clauses keep the builder's type; the cast only restores the generic.
+    lockForUpdate: <Q extends AnySelect>(query: Q) => query.forUpdate() as Q,
+    claimSkippingLocked: <Q extends AnySelect>(query: Q) => query.forUpdate().skipLocked() as Q,
+
+    retryReason(error) {
+      if (error instanceof LostRaceError) return 'lost_race'
+      const errno = (error as { errno?: unknown }).errno
+
+      return typeof errno === 'number' ? (RETRYABLE_ERRNO[errno] ?? null) : null
+    },
+
+    isUnavailable(error) {
+      const code = (error as { code?: unknown }).code
+
+      return typeof code === 'string' && UNAVAILABLE_CODES.has(code)
+    },
+
+    columnTypes: {
+      timestamp: sql`datetime(3)`,
+      taskStatus: sql`enum('PENDING', 'IN_PROGRESS', 'DONE')`,
+    },
+    tableOptions: sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci`,
+  }
+}

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { CompiledQuery, type DatabaseConnection, SqliteDialect, sql } from 'kysely'
+import { SqliteDriver } from 'kysely'
+import type { StoreDialect } from '../dialect.js'
+import { LostRaceError } from '../dialect.js'
+
+export interface SqliteOptions {
+  /** A file path, or ':memory:'. */
+  path: string
+  busyTimeoutMs: number
+}
+
+/**
+ * Takes the write lock when the transaction starts. A deferred BEGIN that reads and then
+ * writes can fail at once with SQLITE_BUSY when another process wrote in between, and the
+ * busy timeout does not apply to that upgrade; BEGIN IMMEDIATE waits instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0]
+
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config)
+    this.#config = config
+  }
+
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.#config)
+  }
+}
+
+export function sqliteDialect(options: SqliteOptions): StoreDialect {
+  return {
+    name: 'sqlite',
+    safeUrl: `sqlite:${options.path}`,
+
+    createKyselyDialect() {
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
+      const database = new SqliteDatabase(options.path)
+      // Connection settings, applied to the one connection this process holds.
+      database.pragma('journal_mode = WAL')
+      database.pragma('synchronous = NORMAL')
+      database.pragma('foreign_keys = ON')
+      database.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
+
+      return new ImmediateSqliteDialect({ database })
+    },
+
+    lockForUpdate: (query) => query,
+    claimSkippingLocked: (query) => query,
+
+    retryReason(error) {
+      if (error instanceof LostRaceError) return 'lost_race'
+      const code = (error as { code?: unknown }).code
+      if (typeof code !== 'string') return null
+      if (code.startsWith('SQLITE_BUSY')) return 'busy'
+      if (code.startsWith('SQLITE_LOCKED')) return 'locked'
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE') return 'open_assignment_guard'
+
+      return null
+    },
+
+    isUnavailable(error) {
+      const code = (error as { code?: unknown }).code
+
+      return code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR'
+    },
+
+    columnTypes: {
+      timestamp: sql`text`,
+      taskStatus: sql`text`,
+    },
+    tableOptions: null,
+  }
+}

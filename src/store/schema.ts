@@ -1,0 +1,59 @@
+import type { ColumnType, Generated } from 'kysely'
+
+export type TaskStatus = 'PENDING' | 'IN_PROGRESS' | 'DONE'
+
+/** What made an assignment happen. */
+export type StartReason = 'TASK_CREATED' | 'LOGIN' | 'COMPLETION' | 'RELEASE' | 'SWEEP'
+
+/** How an assignment ended. `completed_at` holds the moment, whatever the reason. */
+export type EndReason = 'COMPLETED' | 'LOGOUT' | 'HEARTBEAT_EXPIRED'
+
+/**
+ * Timestamps travel as UTC text 'YYYY-MM-DD HH:MM:SS.mmm' on both stores: DATETIME(3) on
+ * MySQL (read back as strings), TEXT on SQLite, where that form also sorts correctly.
+ */
+export type DbTime = string
+
+/** Booleans are 0 or 1 on both stores. */
+export type DbBool = number
+
+export interface QcPersonTable {
+  id: Generated<number>
+  name: string
+  is_logged_in: ColumnType<DbBool, DbBool | undefined, DbBool>
+  is_busy: ColumnType<DbBool, DbBool | undefined, DbBool>
+  last_heartbeat: DbTime | null
+  /** Set while the person is logged in and free; the fairness order among free people. */
+  available_since: DbTime | null
+  created_at: DbTime
+}
+
+export interface QcTaskTable {
+  id: Generated<number>
+  description: string
+  status: ColumnType<TaskStatus, TaskStatus | undefined, TaskStatus>
+  created_at: DbTime
+  assigned_person_id: number | null
+  assigned_at: DbTime | null
+  completed_at: DbTime | null
+}
+
+export interface AssignmentTable {
+  id: Generated<number>
+  task_id: number
+  person_id: number
+  assigned_at: DbTime
+  completed_at: DbTime | null
+  start_reason: StartReason
+  end_reason: EndReason | null
+  /** Generated: task_id while open, NULL once ended. A unique index makes it the last guard. */
+  open_task_id: ColumnType<number | null, never, never>
+  /** Generated: person_id while open, NULL once ended. Unique, like open_task_id. */
+  open_person_id: ColumnType<number | null, never, never>
+}
+
+export interface Database {
+  qc_person: QcPersonTable
+  qc_task: QcTaskTable
+  assignment: AssignmentTable
+}

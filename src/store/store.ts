@@ -1,0 +1,89 @@
+import { Kysely, type Transaction, sql } from 'kysely'
+import { AssignmentQueries } from './assignments.js'
+import { type ConnectOptions, dialectFor } from './connect.js'
+import type { StoreDialect } from './dialect.js'
+import { isMigrated, type MigrationReport, migrateToLatest } from './migrate.js'
+import { PersonQueries } from './persons.js'
+import { retrying } from './retry.js'
+import type { Database } from './schema.js'
+import { TaskQueries } from './tasks.js'
+
+export interface StoreHooks {
+  /** Called before a failed transaction is run again, with the reason's stable code. */
+  onRetry?(reason: string, attemptNumber: number): void
+}
+
+/** The database behind the service: its queries, its transactions and its schema. */
+export class Store {
+  readonly db: Kysely<Database>
+  readonly tasks: TaskQueries
+  readonly persons: PersonQueries
+  readonly assignments = new AssignmentQueries()
+
+  private constructor(
+    readonly dialect: StoreDialect,
+    private readonly hooks: StoreHooks,
+  ) {
+    this.db = new Kysely<Database>({ dialect: dialect.createKyselyDialect() })
+    this.tasks = new TaskQueries(dialect)
+    this.persons = new PersonQueries(dialect)
+  }
+
+  static open(options: ConnectOptions, hooks: StoreHooks = {}): Store {
+    return new Store(dialectFor(options), hooks)
+  }
+
+  /**
+   * Runs `work` in one transaction, and again from the start when the database reports a
+   * deadlock, a lock wait timeout, a busy file or a lost compare-and-set. `work` must
+   * therefore only touch the database: its side effects belong after the commit.
+   */
+  transaction<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return retrying(
+      () => this.db.transaction().execute(work),
+      (error) => this.dialect.retryReason(error),
+      (reason, attemptNumber) => this.hooks.onRetry?.(reason, attemptNumber),
+    )
+  }
+
+  migrate(): Promise<MigrationReport> {
+    return migrateToLatest(this.db as Kysely<unknown>, this.dialect)
+  }
+
+  /** Reachable and fully migrated. */
+  async isReady(): Promise<boolean> {
+    await sql`select 1`.execute(this.db)
+
+    return isMigrated(this.db as Kysely<unknown>, this.dialect)
+  }
+
+  /**
+   * A plain read, without locks: is a task pending while someone is free? Asked after a
+   * commit that left work or a person unmatched (see domain/matching.ts for why).
+   */
+  async hasWaitingWork(): Promise<boolean> {
+    const row = await this.db
+      .selectNoFrom((eb) => [
+        eb
+          .exists(eb.selectFrom('qc_task').select('id').where('status', '=', 'PENDING').limit(1))
+          .as('task_waiting'),
+        eb
+          .exists(
+            eb
+              .selectFrom('qc_person')
+              .select('id')
+              .where('is_logged_in', '=', 1)
+              .where('is_busy', '=', 0)
+              .limit(1),
+          )
+          .as('person_free'),
+      ])
+      .executeTakeFirstOrThrow()
+
+    return Boolean(Number(row.task_waiting)) && Boolean(Number(row.person_free))
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy()
+  }
+}
