@@ -39,7 +39,9 @@ export class AssignmentService {
 
   async createPerson(name: string): Promise<Person> {
     const trimmed = name.trim()
-    if (trimmed.length === 0 || trimmed.length > 100) {
+    // Counted in characters (code points), as MySQL's VARCHAR(100) counts them.
+    const characters = [...trimmed].length
+    if (characters === 0 || characters > 100) {
       throw new InvalidInputError(
         'BAD_NAME',
         'name must have 1 to 100 characters besides surrounding spaces.',

@@ -26,7 +26,8 @@ async function mysqlReachable(): Promise<boolean> {
   }
 }
 
-const mysqlSkip = (await mysqlReachable())
+/** Why the MariaDB half is skipped, or false when it runs. */
+export const MARIADB_SKIP = (await mysqlReachable())
   ? false
   : `no MariaDB at ${MYSQL_ADMIN_URL}; start one or set TEST_MYSQL_URL to run this half`
 
@@ -168,7 +169,7 @@ export function forEachStore(
   options: { env?: Record<string, string>; stores?: StoreName[] } = {},
 ): void {
   for (const kind of options.stores ?? (['sqlite', 'mariadb'] as const)) {
-    describe(`${title} (${kind})`, { skip: kind === 'mariadb' ? mysqlSkip : false }, () => {
+    describe(`${title} (${kind})`, { skip: kind === 'mariadb' ? MARIADB_SKIP : false }, () => {
       let database: TestDatabase | undefined
       let service: TestService | undefined
       const context: StoreSuite = {

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 
-const ROOT = new URL('..', import.meta.url).pathname
+const ROOT = new URL('../..', import.meta.url).pathname
 export const STARTUP_TIMEOUT_MS = 15_000
 
 /** Settings the service reads; the runner's own values must not leak into a child. */
