@@ -38,6 +38,7 @@ export class AssignmentService {
   ) {}
 
   async createPerson(name: string): Promise<Person> {
+    refuseBrokenText('name', name)
     const trimmed = name.trim()
     // Counted in characters (code points), as MySQL's VARCHAR(100) counts them.
     const characters = [...trimmed].length
@@ -53,6 +54,7 @@ export class AssignmentService {
   }
 
   async createTask(description: string): Promise<Task> {
+    refuseBrokenText('description', description)
     if (description.trim().length === 0) {
       throw new InvalidInputError('BLANK_DESCRIPTION', 'description must not be blank.')
     }
@@ -309,6 +311,20 @@ export class AssignmentService {
 
   private publishAll(events: DomainEvent[]): void {
     for (const event of events) this.publish(event)
+  }
+}
+
+/**
+ * JSON can carry half of a UTF-16 surrogate pair, which no database stores faithfully: MySQL
+ * and SQLite would each replace it differently. Refusing it keeps every text round-trip exact.
+ */
+function refuseBrokenText(field: string, text: string): void {
+  // With the u flag, a paired surrogate reads as one code point; only a lone half is Cs.
+  if (/\p{Cs}/u.test(text)) {
+    throw new InvalidInputError(
+      'BAD_TEXT',
+      `${field} holds an unpaired UTF-16 surrogate (a broken \\u escape); send valid Unicode.`,
+    )
   }
 }
 

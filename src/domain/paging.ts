@@ -9,10 +9,20 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url')
 }
 
+/** What a cursor part holds: a row id, or a stored time ('YYYY-MM-DD HH:MM:SS.mmm'). */
+type KeyPart = 'id' | 'time'
+
+const PART_CHECKS: Record<KeyPart, (part: unknown) => boolean> = {
+  id: (part) => Number.isSafeInteger(part) && (part as number) >= 0,
+  time: (part) =>
+    typeof part === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/.test(part),
+}
+
 export function decodeCursor<K extends readonly (string | number)[]>(
   cursor: string,
-  shape: { [I in keyof K]: K[I] extends number ? 'number' : 'string' },
+  shape: { [I in keyof K]: K[I] extends number ? 'id' : 'time' },
 ): K {
+  const parts = shape as readonly KeyPart[]
   let key: unknown
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
@@ -21,8 +31,8 @@ export function decodeCursor<K extends readonly (string | number)[]>(
   }
   const fits =
     Array.isArray(key) &&
-    key.length === shape.length &&
-    key.every((part, index) => typeof part === shape[index])
+    key.length === parts.length &&
+    key.every((part, index) => PART_CHECKS[parts[index] as KeyPart](part))
   if (!fits) {
     throw new InvalidInputError(
       'BAD_CURSOR',

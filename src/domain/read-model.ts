@@ -30,7 +30,7 @@ export class ReadModel {
   }
 
   async persons(page: PageRequest & { state?: PersonState }): Promise<Page<Person>> {
-    const afterId = page.cursor ? decodeCursor<[number]>(page.cursor, ['number'])[0] : undefined
+    const afterId = page.cursor ? decodeCursor<[number]>(page.cursor, ['id'])[0] : undefined
     const rows = await this.store.persons.list(this.store.db, {
       state: page.state,
       afterId,
@@ -42,7 +42,7 @@ export class ReadModel {
 
   async availablePersons(page: PageRequest): Promise<Page<Person>> {
     const after = page.cursor
-      ? decodeCursor<[string, number]>(page.cursor, ['string', 'number'])
+      ? decodeCursor<[string, number]>(page.cursor, ['time', 'id'])
       : undefined
     const rows = await this.store.persons.listAvailable(this.store.db, {
       after,
@@ -60,7 +60,7 @@ export class ReadModel {
   }
 
   async tasks(page: PageRequest & { status?: TaskStatus }): Promise<Page<Task>> {
-    const beforeId = page.cursor ? decodeCursor<[number]>(page.cursor, ['number'])[0] : undefined
+    const beforeId = page.cursor ? decodeCursor<[number]>(page.cursor, ['id'])[0] : undefined
     const rows = await this.store.tasks.list(this.store.db, {
       status: page.status,
       beforeId,
@@ -72,7 +72,7 @@ export class ReadModel {
 
   async pendingTasks(page: PageRequest): Promise<Page<Task>> {
     const after = page.cursor
-      ? decodeCursor<[string, number]>(page.cursor, ['string', 'number'])
+      ? decodeCursor<[string, number]>(page.cursor, ['time', 'id'])
       : undefined
     const rows = await this.store.tasks.listPending(this.store.db, {
       after,
@@ -85,7 +85,7 @@ export class ReadModel {
   async assignments(
     page: PageRequest & { taskId?: number; personId?: number },
   ): Promise<Page<Assignment>> {
-    const beforeId = page.cursor ? decodeCursor<[number]>(page.cursor, ['number'])[0] : undefined
+    const beforeId = page.cursor ? decodeCursor<[number]>(page.cursor, ['id'])[0] : undefined
     const rows = await this.store.assignments.list(this.store.db, {
       taskId: page.taskId,
       personId: page.personId,

@@ -1,4 +1,4 @@
-import { Kysely, type Transaction, sql } from 'kysely'
+import { Kysely, sql, type Transaction } from 'kysely'
 import { AssignmentQueries } from './assignments.js'
 import { type ConnectOptions, dialectFor } from './connect.js'
 import type { StoreDialect } from './dialect.js'

@@ -15,7 +15,15 @@ export const personRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (
         tags: ['persons'],
         summary: 'Create an inspector',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) },
+          {
+            name: Type.String({
+              // The 100-character limit applies once surrounding spaces are trimmed.
+              minLength: 1,
+              maxLength: 200,
+              pattern: '\\S',
+              description: '1 to 100 characters once surrounding spaces are trimmed.',
+            }),
+          },
           { additionalProperties: false },
         ),
         response: { 201: PersonSchema, ...problemResponses },

@@ -1,5 +1,5 @@
-import { createPool } from 'mysql2'
 import { CompiledQuery, MysqlDialect, sql } from 'kysely'
+import { createPool } from 'mysql2'
 import type { AnySelect, StoreDialect } from '../dialect.js'
 import { LostRaceError } from '../dialect.js'
 

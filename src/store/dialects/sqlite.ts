@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { CompiledQuery, type DatabaseConnection, SqliteDialect, sql } from 'kysely'
-import { SqliteDriver } from 'kysely'
+import { CompiledQuery, type DatabaseConnection, SqliteDialect, SqliteDriver, sql } from 'kysely'
 import type { StoreDialect } from '../dialect.js'
 import { LostRaceError } from '../dialect.js'
 
