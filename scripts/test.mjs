@@ -1,4 +1,4 @@
-// The whole test suite: type-check, then every test file under test/, on SQLite and MariaDB.
+// The whole test suite: type-check and lint, then every test file under test/, on SQLite and MariaDB.
 // Extra arguments go to node's test runner (for example --test-name-pattern=heartbeat).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -17,6 +17,7 @@ const testFiles = (dir) =>
   })
 
 run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])
+run('npx', ['biome', 'check', '--diagnostic-level=error'])
 const args = process.argv.slice(2)
 const files = args.some((a) => !a.startsWith('-')) ? [] : testFiles('test').sort()
 run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...args, ...files])

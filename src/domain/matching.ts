@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Transaction } from 'kysely'
 import type { Database } from '../store/schema.js'
 import type { Store } from '../store/store.js'
@@ -63,10 +64,18 @@ export async function assignWaitingWork(
   return assigned
 }
 
+/** Tries after a round that paired nobody although both sides were there; see followUp. */
+const FOLLOW_UP_IDLE_TRIES = 5
+
 /**
  * Run after a commit that left a task pending or a person free. Each of two racing
  * transactions commits first and reads second, so whichever commits last sees the other's
  * row here, and the pair is made now rather than at the next sweep.
+ *
+ * A round that pairs nobody while both sides exist means their rows were locked. The holder
+ * is not always about to pair them: a completion that lost its race locks the inspector and
+ * gives up, a heartbeat or an expiry re-check holds the row for a moment. So try again after
+ * a short, growing, jittered pause, a bounded number of times, rather than trusting them.
  */
 export async function followUp(
   store: Store,
@@ -74,11 +83,16 @@ export async function followUp(
   reason: StartReason,
 ): Promise<Assigned[]> {
   const assigned: Assigned[] = []
+  let idleTries = 0
   while (await store.hasWaitingWork()) {
     const round = await store.transaction((tx) => assignWaitingWork(store, tx, clock(), reason))
     assigned.push(...round)
-    // Nothing matched although both sides looked present: others hold them and will finish.
-    if (round.length === 0) break
+    if (round.length > 0) {
+      idleTries = 0
+      continue
+    }
+    if (++idleTries > FOLLOW_UP_IDLE_TRIES) break
+    await sleep(Math.random() * 5 * 2 ** idleTries)
   }
 
   return assigned
