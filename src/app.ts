@@ -68,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   registerValidators(server)
   registerLenientJsonParser(server)
-  registerProblemHandlers(server, (error) => store.dialect.isUnavailable(error))
+  registerProblemHandlers(server, (error) => store.classifyFailure(error))
   server.addSchema(Problem)
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -51,10 +51,10 @@ export function sendProblem(
  */
 export function registerProblemHandlers(
   app: FastifyInstance,
-  isDatabaseUnavailable: (error: unknown) => boolean,
+  classifyDatabaseFailure: (error: unknown) => 'unavailable' | 'busy' | null,
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = describe(error, isDatabaseUnavailable, app.initialConfig.bodyLimit)
+    const problem = describe(error, classifyDatabaseFailure, app.initialConfig.bodyLimit)
     if (problem.status >= 500) {
       request.log.error({ err: error, code: problem.code }, 'request failed')
     } else {
@@ -76,7 +76,7 @@ export function registerProblemHandlers(
 
 function describe(
   error: FastifyError,
-  isDatabaseUnavailable: (error: unknown) => boolean,
+  classifyDatabaseFailure: (error: unknown) => 'unavailable' | 'busy' | null,
   bodyLimit = 0,
 ): Omit<ProblemBody, 'type' | 'title' | 'instance'> {
   if (error.validation) return describeValidation(error)
@@ -86,11 +86,19 @@ function describe(
   if (error instanceof HttpProblem) {
     return { status: error.status, code: error.code, detail: error.message }
   }
-  if (isDatabaseUnavailable(error)) {
+  const databaseFailure = classifyDatabaseFailure(error)
+  if (databaseFailure === 'unavailable') {
     return {
       status: 503,
       code: 'DATABASE_UNAVAILABLE',
       detail: 'The database cannot be reached right now; nothing was changed. Retry shortly.',
+    }
+  }
+  if (databaseFailure === 'busy') {
+    return {
+      status: 503,
+      code: 'DATABASE_BUSY',
+      detail: 'The database stayed too busy to finish this request; nothing was changed. Retry.',
     }
   }
 

@@ -5,9 +5,16 @@ export interface RetryPolicy {
   readonly maxAttempts: number
   readonly baseDelayMs: number
   readonly maxDelayMs: number
+  /** No new attempt starts after this long, so a request never waits unboundedly. */
+  readonly budgetMs: number
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 250 }
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 5,
+  maxDelayMs: 250,
+  budgetMs: 8000,
+}
 
 /**
  * Runs `attempt` again while `reasonToRetry` names a reason, waiting an exponentially
@@ -19,12 +26,14 @@ export async function retrying<T>(
   onRetry: (reason: string, attemptNumber: number) => void,
   policy: RetryPolicy = DEFAULT_RETRY,
 ): Promise<T> {
+  const started = Date.now()
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
       return await attempt()
     } catch (error) {
       const reason = reasonToRetry(error)
-      if (reason === null || attemptNumber >= policy.maxAttempts) throw error
+      const outOfTime = Date.now() - started >= policy.budgetMs
+      if (reason === null || attemptNumber >= policy.maxAttempts || outOfTime) throw error
       onRetry(reason, attemptNumber)
 
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attemptNumber - 1))

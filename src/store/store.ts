@@ -46,6 +46,17 @@ export class Store {
     )
   }
 
+  /**
+   * What a failure says about the database: unreachable, or too busy right now (a transient
+   * failure that outlived its retries). Either way the transaction changed nothing.
+   */
+  classifyFailure(error: unknown): 'unavailable' | 'busy' | null {
+    if (this.dialect.isUnavailable(error)) return 'unavailable'
+    if (this.dialect.retryReason(error) !== null) return 'busy'
+
+    return null
+  }
+
   migrate(): Promise<MigrationReport> {
     return migrateToLatest(this.db as Kysely<unknown>, this.dialect)
   }
