@@ -29,6 +29,8 @@ export interface AppOptions {
   /** Told of every domain event after commit, besides the log and the metrics. */
   onEvent?: DomainEventListener
   logger?: boolean
+  /** The time source for every state change; tests pass a controllable one. */
+  clock?: () => Date
 }
 
 export interface App {
@@ -54,11 +56,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     server.log.warn({ err: error }, 'metrics could not read the database'),
   )
   const log = eventLogger(server.log)
-  const service = new AssignmentService(store, (event) => {
-    metrics.record(event)
-    log(event)
-    options.onEvent?.(event)
-  })
+  const service = new AssignmentService(
+    store,
+    (event) => {
+      metrics.record(event)
+      log(event)
+      options.onEvent?.(event)
+    },
+    options.clock,
+  )
   const sweeper = new Sweeper(
     service,
     { intervalMs: config.sweepIntervalMs, heartbeatTimeoutS: config.heartbeatTimeoutS },

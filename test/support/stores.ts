@@ -84,11 +84,15 @@ export class TestService {
     readonly store: Store,
   ) {}
 
-  static async start(url: string, env: Record<string, string> = {}): Promise<TestService> {
+  static async start(
+    url: string,
+    env: Record<string, string> = {},
+    clock?: () => Date,
+  ): Promise<TestService> {
     const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', ...env })
     const store = Store.open({ url, poolSize: 8, lockWaitTimeoutS: config.dbLockWaitTimeoutS })
     await store.migrate()
-    const app = await buildApp({ config, store, startSweeper: false, logger: false })
+    const app = await buildApp({ config, store, startSweeper: false, logger: false, clock })
     await app.server.ready()
 
     return new TestService(app, store)
