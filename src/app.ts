@@ -67,7 +67,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   )
   const sweeper = new Sweeper(
     service,
-    { intervalMs: config.sweepIntervalMs, heartbeatTimeoutS: config.heartbeatTimeoutS },
+    {
+      intervalMs: config.sweepIntervalMs,
+      heartbeatTimeoutS: config.heartbeatTimeoutS,
+      idempotencyKeyTtlS: config.idempotencyKeyTtlS,
+    },
     server.log.child({ component: 'sweeper' }),
     (seconds) => metrics.sweepSeconds.observe(seconds),
   )

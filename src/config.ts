@@ -16,6 +16,7 @@ const ConfigSchema = Type.Object({
   DB_LOCK_WAIT_TIMEOUT_S: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
   SWEEP_INTERVAL_MS: Type.Integer({ default: 5000, minimum: 50, maximum: 3_600_000 }),
   HEARTBEAT_TIMEOUT_S: Type.Integer({ default: 0, minimum: 0, maximum: 86_400 }),
+  IDEMPOTENCY_KEY_TTL_S: Type.Integer({ default: 86_400, minimum: 60, maximum: 2_592_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   LOG_LEVEL: Type.Union(
@@ -35,6 +36,8 @@ export interface Config {
   readonly sweepIntervalMs: number
   /** 0 turns heartbeat expiry off, as in the original design. */
   readonly heartbeatTimeoutS: number
+  /** How long a POST /tasks Idempotency-Key is remembered. */
+  readonly idempotencyKeyTtlS: number
   readonly bodyLimitBytes: number
   /** Empty: CORS stays off. */
   readonly corsOrigins: readonly string[]
@@ -63,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbLockWaitTimeoutS: raw.DB_LOCK_WAIT_TIMEOUT_S,
     sweepIntervalMs: raw.SWEEP_INTERVAL_MS,
     heartbeatTimeoutS: raw.HEARTBEAT_TIMEOUT_S,
+    idempotencyKeyTtlS: raw.IDEMPOTENCY_KEY_TTL_S,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     corsOrigins: Object.freeze(
       raw.CORS_ORIGINS.split(',')

@@ -197,7 +197,7 @@ forEachStore('assignment rules', (t) => {
 
     const result = await t.service.app.sweeper.sweepOnce()
 
-    assert.deepEqual(result, { expired: 0, assigned: 1 })
+    assert.deepEqual(result, { expired: 0, assigned: 1, keysForgotten: 0 })
     const [row] = await history(`person_id=${ann}`)
     assert.equal(row.start_reason, 'SWEEP')
   })

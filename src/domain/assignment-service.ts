@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto'
 import type { Transaction } from 'kysely'
 import { LostRaceError } from '../store/dialect.js'
 import type { Database, EndReason } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { fromDbTime, toDbTime } from '../store/time.js'
-import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
+import {
+  ConflictError,
+  type DomainError,
+  InvalidInputError,
+  NotFoundError,
+  UnprocessableError,
+} from './errors.js'
 import type { DomainEvent, DomainEventListener } from './events.js'
 import { type Assigned, assignWaitingWork, followUp } from './matching.js'
 import { type Person, personFromRow, type Task, taskFromRow } from './model.js'
@@ -24,6 +31,14 @@ export interface CompletionResult {
   completed: Task
   /** The task the same person was given in the same transaction, or null. */
   next_task: Task | null
+  /** True when this inspector had already completed the task: a retry, answered again. */
+  already_completed: boolean
+}
+
+export interface CreatedTask {
+  task: Task
+  /** True when an idempotency key matched an earlier request: nothing new was created. */
+  replayed: boolean
 }
 
 /**
@@ -53,27 +68,53 @@ export class AssignmentService {
     return this.person(this.store.db, id)
   }
 
-  async createTask(description: string): Promise<Task> {
+  /**
+   * Creates a task and assigns it at once if someone is free. With an idempotency key, a
+   * retry of the same request returns the task the first one created (`replayed`), and the
+   * same key with another description is refused.
+   */
+  async createTask(description: string, idempotencyKey?: string): Promise<CreatedTask> {
     refuseBrokenText('description', description)
     if (description.trim().length === 0) {
       throw new InvalidInputError('BLANK_DESCRIPTION', 'description must not be blank.')
     }
+    const digest = createHash('sha256').update(description).digest('hex')
     const outcome = await this.store.transaction(async (tx) => {
       const now = this.clock()
+      if (idempotencyKey !== undefined) {
+        const earlier = await this.store.idempotencyKeys.find(tx, idempotencyKey)
+        if (earlier) {
+          if (earlier.request_digest !== digest) throw keyReused(idempotencyKey)
+          const task = await this.task(tx, earlier.task_id)
+
+          return { task, replayed: true, events: [] as DomainEvent[] }
+        }
+      }
       const id = await this.store.tasks.insert(tx, description, toDbTime(now))
+      if (idempotencyKey !== undefined) {
+        const entry = { key: idempotencyKey, digest, taskId: id, now: toDbTime(now) }
+        await this.store.idempotencyKeys.remember(tx, entry)
+      }
       const assigned = await assignWaitingWork(this.store, tx, now, 'TASK_CREATED')
       const events: DomainEvent[] = [{ type: 'task_created', taskId: id }, ...assigned]
 
-      return { id, task: await this.task(tx, id), events }
+      return { task: await this.task(tx, id), replayed: false, events }
     })
     this.publishAll(outcome.events)
 
-    if (outcome.task.status !== 'PENDING') return outcome.task
+    const { task, replayed } = outcome
+    if (task.status !== 'PENDING' || replayed) return { task, replayed }
     const late = await this.followUp('TASK_CREATED')
+    const assignedLate = late.some((a) => a.taskId === task.id)
 
-    return late.some((a) => a.taskId === outcome.id)
-      ? this.task(this.store.db, outcome.id)
-      : outcome.task
+    return { task: assignedLate ? await this.task(this.store.db, task.id) : task, replayed }
+  }
+
+  /** Forgets idempotency keys older than `ttlS` seconds; returns how many. */
+  async forgetIdempotencyKeys(ttlS: number, batchSize = 500): Promise<number> {
+    const cutoff = toDbTime(new Date(this.clock().getTime() - ttlS * 1000))
+
+    return this.store.idempotencyKeys.forgetOlderThan(this.store.db, cutoff, batchSize)
   }
 
   /** Logs the person in and gives them the oldest pending task. Logging in twice is harmless. */
@@ -145,12 +186,19 @@ export class AssignmentService {
   /**
    * Finishes the task, frees its inspector and, in the same transaction, gives the next
    * pending task to whoever has been free the longest: normally that same inspector.
+   * `byPersonId`, when given, must be the task's holder; a retry by the inspector who already
+   * completed it is answered again (`already_completed`) instead of refused.
    */
-  async completeTask(taskId: number): Promise<CompletionResult> {
+  async completeTask(taskId: number, byPersonId?: number): Promise<CompletionResult> {
     const outcome = await this.store.transaction(async (tx) => {
       const now = this.clock()
       const seen = await this.store.tasks.find(tx, taskId)
-      const personId = this.assigneeOrRefuse(taskId, seen)
+      const personId = holderOrRefuse(taskId, seen, byPersonId)
+      if (seen?.status === 'DONE') {
+        const { task: next } = await this.presence(tx, personId)
+
+        return { personId, completed: taskFromRow(seen), next, repeat: true, events: [] }
+      }
       // Person before task, the service-wide lock order; then make sure nothing moved.
       await this.store.persons.lock(tx, personId)
       const task = await this.store.tasks.lock(tx, taskId)
@@ -173,19 +221,19 @@ export class AssignmentService {
         personId,
         completed: await this.task(tx, taskId),
         next: nextId === undefined ? null : await this.task(tx, nextId),
+        repeat: false,
         events,
       }
     })
     this.publishAll(outcome.events)
 
-    if (outcome.next) return { completed: outcome.completed, next_task: outcome.next }
+    const { completed, next, repeat } = outcome
+    if (next || repeat) return { completed, next_task: next, already_completed: repeat }
     const late = await this.followUp('COMPLETION')
     const nextId = late.find((a) => a.personId === outcome.personId)?.taskId
+    const nextTask = nextId === undefined ? null : await this.task(this.store.db, nextId)
 
-    return {
-      completed: outcome.completed,
-      next_task: nextId === undefined ? null : await this.task(this.store.db, nextId),
-    }
+    return { completed, next_task: nextTask, already_completed: false }
   }
 
   /**
@@ -249,27 +297,6 @@ export class AssignmentService {
     return { releasedId: open?.task_id ?? null, events }
   }
 
-  private assigneeOrRefuse(
-    taskId: number,
-    task: { status: string; assigned_person_id: number | null } | undefined,
-  ): number {
-    if (!task) throw new NotFoundError('TASK_NOT_FOUND', `No task has id ${taskId}.`)
-    if (task.status === 'DONE') {
-      throw new ConflictError(
-        'TASK_ALREADY_DONE',
-        `Task ${taskId} is already DONE; a task is completed once.`,
-      )
-    }
-    if (task.status !== 'IN_PROGRESS' || task.assigned_person_id === null) {
-      throw new ConflictError(
-        'TASK_NOT_IN_PROGRESS',
-        `Task ${taskId} is ${task.status}: nobody holds it yet, so it cannot be completed.`,
-      )
-    }
-
-    return task.assigned_person_id
-  }
-
   private async lockPerson(tx: Transaction<Database>, personId: number) {
     const person = await this.store.persons.lock(tx, personId)
     if (!person) throw personNotFound(personId)
@@ -326,6 +353,50 @@ function refuseBrokenText(field: string, text: string): void {
       `${field} holds an unpaired UTF-16 surrogate (a broken \\u escape); send valid Unicode.`,
     )
   }
+}
+
+/**
+ * Who completes the task, or why nobody may. A DONE task passes only for a repeat by the
+ * inspector who completed it; the caller answers that without changing anything.
+ */
+function holderOrRefuse(
+  taskId: number,
+  task: { status: string; assigned_person_id: number | null } | undefined,
+  byPersonId: number | undefined,
+): number {
+  if (!task) throw new NotFoundError('TASK_NOT_FOUND', `No task has id ${taskId}.`)
+  const holder = task.assigned_person_id
+  if (task.status === 'DONE') {
+    if (byPersonId !== undefined && byPersonId === holder) return holder
+    throw new ConflictError(
+      'TASK_ALREADY_DONE',
+      `Task ${taskId} is already DONE, completed by inspector ${holder}; ` +
+        'a task is completed once.',
+    )
+  }
+  if (task.status !== 'IN_PROGRESS' || holder === null) {
+    throw new ConflictError(
+      'TASK_NOT_IN_PROGRESS',
+      `Task ${taskId} is ${task.status}: nobody holds it yet, so it cannot be completed.`,
+    )
+  }
+  if (byPersonId !== undefined && byPersonId !== holder) {
+    throw new ConflictError(
+      'NOT_YOUR_TASK',
+      `Task ${taskId} is held by inspector ${holder}, not by inspector ${byPersonId}; ` +
+        'only its holder completes it.',
+    )
+  }
+
+  return holder
+}
+
+function keyReused(key: string): DomainError {
+  return new UnprocessableError(
+    'IDEMPOTENCY_KEY_REUSED',
+    `Idempotency-Key ${JSON.stringify(key)} was first used with another description; ` +
+      'use a new key for a new task.',
+  )
 }
 
 function personNotFound(id: number): NotFoundError {

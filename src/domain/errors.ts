@@ -21,3 +21,8 @@ export class ConflictError extends DomainError {
 export class InvalidInputError extends DomainError {
   override name = 'InvalidInputError'
 }
+
+/** Well-formed, but contradicts what the service already holds (e.g. a reused key). */
+export class UnprocessableError extends DomainError {
+  override name = 'UnprocessableError'
+}

@@ -5,16 +5,19 @@ export interface SweeperOptions {
   intervalMs: number
   /** 0: inspectors are never logged out for silence. */
   heartbeatTimeoutS: number
+  idempotencyKeyTtlS: number
 }
 
 export interface SweepResult {
   expired: number
   assigned: number
+  keysForgotten: number
 }
 
 /**
  * The safety net. Requests assign work the moment it becomes possible; the sweep picks up
- * what they could not: work a crashed instance left, people whose heartbeat stopped. Runs
+ * what they could not: work a crashed instance left, people whose heartbeat stopped; and it
+ * forgets idempotency keys past their time. Runs
  * never overlap: the next is scheduled only when the last has finished.
  */
 export class Sweeper {
@@ -49,14 +52,15 @@ export class Sweeper {
         ? await this.service.expireSilent(this.options.heartbeatTimeoutS)
         : 0
     const assigned = await this.service.assignAllWaiting()
+    const keysForgotten = await this.service.forgetIdempotencyKeys(this.options.idempotencyKeyTtlS)
     const durationMs = performance.now() - started
     this.observeSeconds(durationMs / 1000)
 
-    const fields = { expired, assigned, durationMs: Math.round(durationMs) }
+    const fields = { expired, assigned, keysForgotten, durationMs: Math.round(durationMs) }
     if (expired > 0 || assigned > 0) this.log.info(fields, 'sweep found work')
     else this.log.debug(fields, 'sweep found nothing')
 
-    return { expired, assigned }
+    return { expired, assigned, keysForgotten }
   }
 
   private schedule(delayMs: number): void {

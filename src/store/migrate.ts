@@ -1,16 +1,22 @@
 import { type Kysely, type Migration, Migrator } from 'kysely'
 import type { StoreDialect } from './dialect.js'
 import { initialSchema } from './migrations/0001-initial-schema.js'
+import { idempotencyKeys } from './migrations/0002-idempotency-keys.js'
 import { retrying } from './retry.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped; add another. */
-function migrations(dialect: StoreDialect): Record<string, Migration> {
-  return {
-    '0001-initial-schema': initialSchema(dialect),
-  }
+const MIGRATIONS: Record<string, (dialect: StoreDialect) => Migration> = {
+  '0001-initial-schema': initialSchema,
+  '0002-idempotency-keys': idempotencyKeys,
 }
 
-export const LATEST_MIGRATION = '0001-initial-schema'
+export const MIGRATION_NAMES = Object.keys(MIGRATIONS)
+
+function migrations(dialect: StoreDialect): Record<string, Migration> {
+  return Object.fromEntries(
+    Object.entries(MIGRATIONS).map(([name, migration]) => [name, migration(dialect)]),
+  )
+}
 
 export interface MigrationReport {
   applied: string[]

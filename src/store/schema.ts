@@ -52,8 +52,17 @@ export interface AssignmentTable {
   open_person_id: ColumnType<number | null, never, never>
 }
 
+export interface IdempotencyKeyTable {
+  key_value: string
+  /** SHA-256 of the request body, hex: the same key with another body is refused. */
+  request_digest: string
+  task_id: number
+  created_at: DbTime
+}
+
 export interface Database {
   qc_person: QcPersonTable
   qc_task: QcTaskTable
   assignment: AssignmentTable
+  idempotency_key: IdempotencyKeyTable
 }

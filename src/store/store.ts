@@ -2,6 +2,7 @@ import { Kysely, sql, type Transaction } from 'kysely'
 import { AssignmentQueries } from './assignments.js'
 import { type ConnectOptions, dialectFor } from './connect.js'
 import type { StoreDialect } from './dialect.js'
+import { IdempotencyKeyQueries } from './idempotency-keys.js'
 import { isMigrated, type MigrationReport, migrateToLatest } from './migrate.js'
 import { PersonQueries } from './persons.js'
 import { retrying } from './retry.js'
@@ -19,6 +20,7 @@ export class Store {
   readonly tasks: TaskQueries
   readonly persons: PersonQueries
   readonly assignments = new AssignmentQueries()
+  readonly idempotencyKeys: IdempotencyKeyQueries
 
   private constructor(
     readonly dialect: StoreDialect,
@@ -27,6 +29,7 @@ export class Store {
     this.db = new Kysely<Database>({ dialect: dialect.createKyselyDialect() })
     this.tasks = new TaskQueries(dialect)
     this.persons = new PersonQueries(dialect)
+    this.idempotencyKeys = new IdempotencyKeyQueries(dialect)
   }
 
   static open(options: ConnectOptions, hooks: StoreHooks = {}): Store {

@@ -133,7 +133,7 @@ export class TestService {
     return this.request<T>('POST', url, body, headers)
   }
 
-  /** Every row of the three tables, to show that a refused request changed nothing. */
+  /** Every row of every table, to show that a refused request changed nothing. */
   async snapshot() {
     const db = this.store.db
 
@@ -141,11 +141,17 @@ export class TestService {
       persons: await db.selectFrom('qc_person').selectAll().orderBy('id').execute(),
       tasks: await db.selectFrom('qc_task').selectAll().orderBy('id').execute(),
       assignments: await db.selectFrom('assignment').selectAll().orderBy('id').execute(),
+      idempotencyKeys: await db
+        .selectFrom('idempotency_key')
+        .selectAll()
+        .orderBy('key_value')
+        .execute(),
     }
   }
 
   async reset(): Promise<void> {
     const db = this.store.db
+    await db.deleteFrom('idempotency_key').execute()
     await db.deleteFrom('assignment').execute()
     await db.deleteFrom('qc_task').execute()
     await db.deleteFrom('qc_person').execute()

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { IdParams, Nullable, PageQuery, pageOf, problemResponses } from '../schemas/common.js'
+import { Id, IdParams, Nullable, PageQuery, pageOf, problemResponses } from '../schemas/common.js'
 import { TaskSchema, TaskStatusSchema } from '../schemas/entities.js'
+import { optionalBody } from '../validation.js'
 import type { RouteDeps } from './deps.js'
 
 export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { service, reads }) => {
@@ -12,6 +13,20 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
       schema: {
         tags: ['tasks'],
         summary: 'Create a task; it is assigned at once if an inspector is free',
+        description:
+          'With an Idempotency-Key header, a retry of the same request answers the task the ' +
+          'first one created (header Idempotent-Replayed: true) and creates nothing; the same ' +
+          'key with another description answers 422. Keys are kept IDEMPOTENCY_KEY_TTL_S.',
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 200,
+              pattern: '^[!-~]+$',
+              description: '1 to 200 visible ASCII characters, unique per task to create.',
+            }),
+          ),
+        }),
         body: Type.Object(
           { description: Type.String({ minLength: 1, maxLength: 10_000, pattern: '\\S' }) },
           { additionalProperties: false },
@@ -20,7 +35,11 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
       },
     },
     async (request, reply) => {
-      const task = await service.createTask(request.body.description)
+      const { task, replayed } = await service.createTask(
+        request.body.description,
+        request.headers['idempotency-key'],
+      )
+      if (replayed) reply.header('idempotent-replayed', 'true')
 
       return reply.status(201).header('location', `/tasks/${task.id}`).send(task)
     },
@@ -74,13 +93,24 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
       schema: {
         tags: ['tasks'],
         summary: 'Complete a task in progress; its inspector gets their next task in the answer',
+        description:
+          'The body is optional. With {"person_id"}, only the holder may complete, and a ' +
+          'retry by the inspector who already completed the task is answered again with ' +
+          'already_completed: true instead of 409.',
         params: IdParams,
+        body: optionalBody(
+          Type.Object({ person_id: Type.Optional(Id) }, { additionalProperties: false }),
+        ),
         response: {
-          200: Type.Object({ completed: TaskSchema, next_task: Nullable(TaskSchema) }),
+          200: Type.Object({
+            completed: TaskSchema,
+            next_task: Nullable(TaskSchema),
+            already_completed: Type.Boolean(),
+          }),
           ...problemResponses,
         },
       },
     },
-    async (request) => service.completeTask(request.params.id),
+    async (request) => service.completeTask(request.params.id, request.body?.person_id),
   )
 }

@@ -12,8 +12,8 @@ export interface MysqlOptions {
 const RETRYABLE_ERRNO: Record<number, string> = {
   1213: 'deadlock',
   1205: 'lock_wait_timeout',
-  // Only the open-assignment guards are unique besides primary keys: another writer won.
-  1062: 'open_assignment_guard',
+  // A unique guard (open assignment, idempotency key) another writer claimed first.
+  1062: 'duplicate_key',
 }
 
 const SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'

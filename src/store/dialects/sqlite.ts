@@ -84,7 +84,9 @@ export function sqliteDialect(options: SqliteOptions): StoreDialect {
       if (typeof code !== 'string') return null
       if (code.startsWith('SQLITE_BUSY')) return 'busy'
       if (code.startsWith('SQLITE_LOCKED')) return 'locked'
-      if (code === 'SQLITE_CONSTRAINT_UNIQUE') return 'open_assignment_guard'
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        return 'duplicate_key'
+      }
 
       return null
     },
