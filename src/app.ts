@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -8,7 +10,7 @@ import { AssignmentService } from './domain/assignment-service.js'
 import type { DomainEventListener } from './domain/events.js'
 import { ReadModel } from './domain/read-model.js'
 import { registerLenientJsonParser } from './http/content-type.js'
-import { registerProblemHandlers } from './http/problem.js'
+import { registerProblemHandlers, sendProblem } from './http/problem.js'
 import { assignmentRoutes } from './http/routes/assignments.js'
 import { operationsRoutes } from './http/routes/operations.js'
 import { personRoutes } from './http/routes/persons.js'
@@ -40,16 +42,32 @@ export interface App {
   metrics: ServiceMetrics
 }
 
+const CLIENT_REQUEST_ID = /^[\w.:-]{1,64}$/
+
+/** The caller's x-request-id when it is short and plain, else a fresh UUID: unique per fleet. */
+function requestId(request: IncomingMessage): string {
+  const offered = request.headers['x-request-id']
+
+  return typeof offered === 'string' && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID()
+}
+
 /** Builds the whole service around a store; listening is the caller's business. */
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store } = options
   const server = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
+    genReqId: requestId,
     // Per-request lines go out at debug (below); info stays for what an operator acts on.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before routing (a URL that cannot be decoded) get problem+json too.
+    frameworkErrors: (error, request, reply) =>
+      sendProblem(reply, request, {
+        status: 400,
+        code: 'BAD_URL',
+        detail: `The URL could not be read (${error.message}); percent-encode it properly.`,
+      }),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const metrics = new ServiceMetrics(store, (error) =>
@@ -99,9 +117,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
   })
 
   if (config.corsOrigins.length > 0) {
-    await server.register(cors, { origin: [...config.corsOrigins] })
+    await server.register(cors, {
+      origin: [...config.corsOrigins],
+      exposedHeaders: ['location', 'x-request-id', 'idempotent-replayed', 'retry-after'],
+    })
   }
   await server.register(swagger, {
+    // Shared schemas appear under their own $id (Problem) rather than def-0.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `def-${index}`,
+    },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -1,3 +1,6 @@
+import type { Server } from 'node:http'
+import { Server as NetServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
@@ -24,10 +27,31 @@ async function main(): Promise<void> {
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) server.log.error({ err }, 'stopping after an unhandled error')
     else server.log.info({ signal }, 'stopping: draining requests')
+    await stopAccepting(server.server)
     await server.close()
   })
 
   await server.listen({ host: config.host, port: config.port })
+}
+
+/** How long connections accepted before the listener closed get to deliver their request. */
+const SETTLE_MS = 300
+
+/**
+ * Closes the listening socket first and leaves the connections already accepted alone for a
+ * moment. http.Server#close (and so Fastify's close) also closes every connection that has no
+ * request in progress, which includes one just accepted whose request is in its socket but
+ * not yet read: that client (nginx, typically) has sent its request and gets a reset, and
+ * nginx answers a POST with 502 rather than trying another instance. Refused connections,
+ * by contrast, are retried elsewhere. After the pause such requests are in progress, and the
+ * close that follows lets them finish.
+ */
+async function stopAccepting(http: Server): Promise<void> {
+  if (!http.listening) return
+  // net.Server's own close: stop accepting, close no connection (Fastify's close, later,
+  // closes the idle ones and takes the server's already-stopped state in its stride).
+  NetServer.prototype.close.call(http)
+  await sleep(SETTLE_MS)
 }
 
 main().catch((error: unknown) => {

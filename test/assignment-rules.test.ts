@@ -233,4 +233,20 @@ forEachStore('assignment rules', (t) => {
     assert.equal(expired, 0)
     assert.equal((await t.service.get(`/persons/${ann}`)).body.state, 'free')
   })
+  test('completing a task counts as a heartbeat', async () => {
+    const ann = await person('Ann')
+    await login(ann)
+    const task = await createTask('one')
+    await t.service.store.db
+      .updateTable('qc_person')
+      .set({ last_heartbeat: '2026-01-01 00:00:00.000' })
+      .where('id', '=', ann)
+      .execute()
+
+    await complete(task.id)
+    const expired = await t.service.app.service.expireSilent(60)
+
+    assert.equal(expired, 0)
+    assert.equal((await t.service.get(`/persons/${ann}`)).body.state, 'free')
+  })
 })

@@ -296,4 +296,51 @@ forEachStore('HTTP input checks', (t) => {
       await sql`alter table assignment_hidden rename to assignment`.execute(db)
     }
   })
+  test('an id in hex, exponent or signed form answers 400 rather than naming another row', async () => {
+    await person()
+    for (const id of ['0x10', '1e3', '+1', '01', '%201']) {
+      const reply = await refused(400, () => t.service.get(`/persons/${id}`), 'VALIDATION_FAILED')
+      assert.match(reply.body.detail, /from 1 to 2147483647, written in decimal/)
+    }
+  })
+
+  test('a value outside an enumeration is refused with the allowed values listed', async () => {
+    const tasks = await refused(400, () => t.service.get('/tasks?status=done'), 'VALIDATION_FAILED')
+    const persons = await refused(400, () => t.service.get('/persons?state=FREE'))
+
+    assert.match(tasks.body.detail, /must be one of PENDING, IN_PROGRESS, DONE$/)
+    assert.match(persons.body.detail, /must be one of offline, free, busy$/)
+  })
+
+  test('a cursor from another list is refused with 400', async () => {
+    for (let i = 0; i < 3; i++) await person(`P${i}`)
+    const page = await t.service.get('/persons?limit=1')
+
+    await refused(400, () => t.service.get(`/tasks?cursor=${page.body.next_cursor}`), 'BAD_CURSOR')
+  })
+
+  test('a URL that cannot be decoded answers 400 problem+json', async () => {
+    await refused(400, () => t.service.get('/tasks/%zz'), 'BAD_URL')
+  })
+
+  test('a name over 100 characters is refused however long it is', async () => {
+    for (const length of [101, 150, 201, 5000]) {
+      await refused(400, () => t.service.post('/persons', { name: 'n'.repeat(length) }), 'BAD_NAME')
+    }
+  })
+
+  test('a plain x-request-id is echoed, and a long or odd one is replaced', async () => {
+    const plain = await t.service.request('GET', '/healthz', undefined, {
+      'x-request-id': 'mes.42',
+    })
+    const long = await t.service.request('GET', '/healthz', undefined, {
+      'x-request-id': 'x'.repeat(65),
+    })
+    const first = await t.service.get('/healthz')
+    const second = await t.service.get('/healthz')
+
+    assert.equal(plain.headers['x-request-id'], 'mes.42')
+    assert.match(String(long.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+    assert.notEqual(first.headers['x-request-id'], second.headers['x-request-id'])
+  })
 })

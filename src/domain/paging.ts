@@ -1,16 +1,18 @@
 import { InvalidInputError } from './errors.js'
 import type { Page } from './model.js'
 
-/**
- * Keyset paging: a cursor is the sort key of the last item served, opaque to clients, so a
- * page costs the same at the millionth row as at the first.
- */
-export function encodeCursor(key: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url')
+export const DEFAULT_PAGE_SIZE = 50
+
+export interface PageRequest {
+  /** DEFAULT_PAGE_SIZE when absent. */
+  limit?: number
+  cursor?: string
 }
 
 /** What a cursor part holds: a row id, or a stored time ('YYYY-MM-DD HH:MM:SS.mmm'). */
 type KeyPart = 'id' | 'time'
+type KeyValue<P extends KeyPart> = P extends 'id' ? number : string
+export type Key<S extends readonly KeyPart[]> = { -readonly [I in keyof S]: KeyValue<S[I]> }
 
 const PART_CHECKS: Record<KeyPart, (part: unknown) => boolean> = {
   id: (part) => Number.isSafeInteger(part) && (part as number) >= 0,
@@ -18,44 +20,65 @@ const PART_CHECKS: Record<KeyPart, (part: unknown) => boolean> = {
     typeof part === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/.test(part),
 }
 
-export function decodeCursor<K extends readonly (string | number)[]>(
-  cursor: string,
-  shape: { [I in keyof K]: K[I] extends number ? 'id' : 'time' },
-): K {
-  const parts = shape as readonly KeyPart[]
-  let key: unknown
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    key = undefined
+/**
+ * Keyset paging: a cursor is the sort key of the last item served, named after its list and
+ * opaque to clients, so a page costs the same at the millionth row as at the first and a
+ * cursor from one list is refused by another.
+ */
+export class Listing<S extends readonly KeyPart[]> {
+  constructor(
+    readonly name: string,
+    private readonly shape: S,
+  ) {}
+
+  limitOf(request: PageRequest): number {
+    return request.limit ?? DEFAULT_PAGE_SIZE
   }
-  const fits =
-    Array.isArray(key) &&
-    key.length === parts.length &&
-    key.every((part, index) => PART_CHECKS[parts[index] as KeyPart](part))
-  if (!fits) {
-    throw new InvalidInputError(
-      'BAD_CURSOR',
-      `Cursor ${JSON.stringify(cursor)} is not one this list issued; ` +
-        'pass next_cursor from the previous page unchanged, or omit it to start over.',
+
+  /** The key to continue after, or undefined for the first page. */
+  after(request: PageRequest): Key<S> | undefined {
+    if (request.cursor === undefined) return undefined
+    let decoded: unknown
+    try {
+      decoded = JSON.parse(Buffer.from(request.cursor, 'base64url').toString('utf8'))
+    } catch {
+      decoded = undefined
+    }
+    if (!Array.isArray(decoded) || decoded[0] !== this.name || !this.fits(decoded.slice(1))) {
+      throw new InvalidInputError(
+        'BAD_CURSOR',
+        `Cursor ${JSON.stringify(request.cursor)} is not one the ${this.name} list issued; ` +
+          'pass next_cursor from the previous page unchanged, or omit it to start over.',
+      )
+    }
+
+    return decoded.slice(1) as Key<S>
+  }
+
+  /** Rows were fetched with limit + 1, so an extra row means another page exists. */
+  page<R, T>(
+    rows: R[],
+    request: PageRequest,
+    toItem: (row: R) => T,
+    keyOf: (row: R) => Key<S>,
+  ): Page<T> {
+    const limit = this.limitOf(request)
+    const pageRows = rows.slice(0, limit)
+    const last = pageRows.at(-1)
+    const more = rows.length > limit && last !== undefined
+
+    return {
+      items: pageRows.map(toItem),
+      next_cursor: more
+        ? Buffer.from(JSON.stringify([this.name, ...keyOf(last)])).toString('base64url')
+        : null,
+    }
+  }
+
+  private fits(parts: unknown[]): boolean {
+    return (
+      parts.length === this.shape.length &&
+      parts.every((part, index) => PART_CHECKS[this.shape[index] as KeyPart](part))
     )
-  }
-
-  return key as K
-}
-
-/** Rows were fetched with limit + 1, so an extra row means another page exists. */
-export function toPage<R, T>(
-  rows: R[],
-  limit: number,
-  toItem: (row: R) => T,
-  keyOf: (row: R) => readonly (string | number)[],
-): Page<T> {
-  const pageRows = rows.slice(0, limit)
-  const last = pageRows.at(-1)
-
-  return {
-    items: pageRows.map(toItem),
-    next_cursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null,
   }
 }

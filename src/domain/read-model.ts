@@ -11,12 +11,15 @@ import {
   type Task,
   taskFromRow,
 } from './model.js'
-import { decodeCursor, toPage } from './paging.js'
+import { Listing, type PageRequest } from './paging.js'
 
-export interface PageRequest {
-  limit: number
-  cursor?: string
-}
+export type { PageRequest }
+
+const PERSONS = new Listing('persons', ['id'] as const)
+const AVAILABLE = new Listing('available', ['time', 'id'] as const)
+const TASKS = new Listing('tasks', ['id'] as const)
+const PENDING = new Listing('pending', ['time', 'id'] as const)
+const ASSIGNMENTS = new Listing('assignments', ['id'] as const)
 
 /** What supervisors and inspectors read: plain reads, no locks, paged by keyset. */
 export class ReadModel {
@@ -29,27 +32,26 @@ export class ReadModel {
     return personFromRow(row)
   }
 
-  async persons(page: PageRequest & { state?: PersonState }): Promise<Page<Person>> {
-    const afterId = page.cursor ? decodeCursor<[number]>(page.cursor, ['id'])[0] : undefined
+  async persons(request: PageRequest & { state?: PersonState }): Promise<Page<Person>> {
     const rows = await this.store.persons.list(this.store.db, {
-      state: page.state,
-      afterId,
-      limit: page.limit + 1,
+      state: request.state,
+      afterId: PERSONS.after(request)?.[0],
+      limit: PERSONS.limitOf(request) + 1,
     })
 
-    return toPage(rows, page.limit, personFromRow, (row) => [row.id])
+    return PERSONS.page(rows, request, personFromRow, (row) => [row.id])
   }
 
-  async availablePersons(page: PageRequest): Promise<Page<Person>> {
-    const after = page.cursor
-      ? decodeCursor<[string, number]>(page.cursor, ['time', 'id'])
-      : undefined
+  async availablePersons(request: PageRequest): Promise<Page<Person>> {
     const rows = await this.store.persons.listAvailable(this.store.db, {
-      after,
-      limit: page.limit + 1,
+      after: AVAILABLE.after(request),
+      limit: AVAILABLE.limitOf(request) + 1,
     })
 
-    return toPage(rows, page.limit, personFromRow, (row) => [row.available_since ?? '', row.id])
+    return AVAILABLE.page(rows, request, personFromRow, (row) => [
+      row.available_since ?? '',
+      row.id,
+    ])
   }
 
   async task(id: number): Promise<Task> {
@@ -59,40 +61,35 @@ export class ReadModel {
     return taskFromRow(row)
   }
 
-  async tasks(page: PageRequest & { status?: TaskStatus }): Promise<Page<Task>> {
-    const beforeId = page.cursor ? decodeCursor<[number]>(page.cursor, ['id'])[0] : undefined
+  async tasks(request: PageRequest & { status?: TaskStatus }): Promise<Page<Task>> {
     const rows = await this.store.tasks.list(this.store.db, {
-      status: page.status,
-      beforeId,
-      limit: page.limit + 1,
+      status: request.status,
+      beforeId: TASKS.after(request)?.[0],
+      limit: TASKS.limitOf(request) + 1,
     })
 
-    return toPage(rows, page.limit, taskFromRow, (row) => [row.id])
+    return TASKS.page(rows, request, taskFromRow, (row) => [row.id])
   }
 
-  async pendingTasks(page: PageRequest): Promise<Page<Task>> {
-    const after = page.cursor
-      ? decodeCursor<[string, number]>(page.cursor, ['time', 'id'])
-      : undefined
+  async pendingTasks(request: PageRequest): Promise<Page<Task>> {
     const rows = await this.store.tasks.listPending(this.store.db, {
-      after,
-      limit: page.limit + 1,
+      after: PENDING.after(request),
+      limit: PENDING.limitOf(request) + 1,
     })
 
-    return toPage(rows, page.limit, taskFromRow, (row) => [row.created_at, row.id])
+    return PENDING.page(rows, request, taskFromRow, (row) => [row.created_at, row.id])
   }
 
   async assignments(
-    page: PageRequest & { taskId?: number; personId?: number },
+    request: PageRequest & { taskId?: number; personId?: number },
   ): Promise<Page<Assignment>> {
-    const beforeId = page.cursor ? decodeCursor<[number]>(page.cursor, ['id'])[0] : undefined
     const rows = await this.store.assignments.list(this.store.db, {
-      taskId: page.taskId,
-      personId: page.personId,
-      beforeId,
-      limit: page.limit + 1,
+      taskId: request.taskId,
+      personId: request.personId,
+      beforeId: ASSIGNMENTS.after(request)?.[0],
+      limit: ASSIGNMENTS.limitOf(request) + 1,
     })
 
-    return toPage(rows, page.limit, assignmentFromRow, (row) => [row.id])
+    return ASSIGNMENTS.page(rows, request, assignmentFromRow, (row) => [row.id])
   }
 }

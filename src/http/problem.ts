@@ -177,6 +177,14 @@ function explainIssue(part: string, issue: AjvIssue): string {
   if (issue.keyword === 'pattern' && issue.params.pattern === '\\S') {
     return `${where} must not be blank`
   }
+  if (issue.keyword === 'enum') {
+    const allowed = (issue.params.allowedValues as unknown[]).map(String).join(', ')
+
+    return `${where} must be one of ${allowed}`
+  }
+  if (issue.keyword === 'format' && issue.params.format === 'row-id') {
+    return `${where} must be a whole number from 1 to 2147483647, written in decimal`
+  }
 
   return `${where} ${issue.message ?? 'is invalid'}`
 }

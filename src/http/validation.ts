@@ -24,6 +24,7 @@ export function registerValidators(app: FastifyInstance): void {
   const common = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false }
   const bodies = addFormats(new Ajv({ ...common, coerceTypes: false }))
   const textParts = addFormats(new Ajv({ ...common, coerceTypes: 'array' }))
+  textParts.addFormat('row-id', { type: 'string', validate: isRowId })
 
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart !== 'body') return textParts.compile(schema)
@@ -33,6 +34,13 @@ export function registerValidators(app: FastifyInstance): void {
       ? allowingNoBody(validate)
       : validate
   })
+}
+
+const MAX_ROW_ID = 2_147_483_647
+
+/** Plain decimal, as ids are written; the coercion numbers get would take 0x10 or 1e3 too. */
+function isRowId(text: string): boolean {
+  return /^[1-9][0-9]{0,9}$/.test(text) && Number(text) <= MAX_ROW_ID
 }
 
 function allowingNoBody(validate: ValidateFunction): Validator {

@@ -118,7 +118,8 @@ export class PersonQueries {
   async markFree(tx: Transaction<Database>, id: number, now: DbTime): Promise<void> {
     const result = await tx
       .updateTable('qc_person')
-      .set({ is_busy: 0, available_since: now })
+      // Completing is a sign of life, as good as a heartbeat.
+      .set({ is_busy: 0, available_since: now, last_heartbeat: now })
       .where('id', '=', id)
       .where('is_logged_in', '=', 1)
       .where('is_busy', '=', 1)

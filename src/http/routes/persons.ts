@@ -16,10 +16,10 @@ export const personRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (
         summary: 'Create an inspector',
         body: Type.Object(
           {
+            // The 100-character limit applies once surrounding spaces are trimmed, so the
+            // rules check it; the body limit bounds what reaches them.
             name: Type.String({
-              // The 100-character limit applies once surrounding spaces are trimmed.
               minLength: 1,
-              maxLength: 200,
               pattern: '\\S',
               description: '1 to 100 characters once surrounding spaces are trimmed.',
             }),
@@ -75,6 +75,6 @@ export const personRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (
         response: { 200: PersonSchema, ...problemResponses },
       },
     },
-    async (request) => reads.person(request.params.id),
+    async (request) => reads.person(Number(request.params.id)),
   )
 }

@@ -84,7 +84,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         response: { 200: TaskSchema, ...problemResponses },
       },
     },
-    async (request) => reads.task(request.params.id),
+    async (request) => reads.task(Number(request.params.id)),
   )
 
   app.post(
@@ -111,6 +111,6 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         },
       },
     },
-    async (request) => service.completeTask(request.params.id, request.body?.person_id),
+    async (request) => service.completeTask(Number(request.params.id), request.body?.person_id),
   )
 }

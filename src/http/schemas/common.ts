@@ -1,6 +1,14 @@
 import { type TSchema, Type } from '@sinclair/typebox'
+import { DEFAULT_PAGE_SIZE } from '../../domain/paging.js'
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+/**
+ * One of a few strings, as a JSON Schema `enum`: a refusal can then list the allowed values,
+ * where a union of literals only says that none of them matched.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, description: string) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description })
 
 export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A row id.' })
 
@@ -10,10 +18,23 @@ export const Timestamp = Type.String({
   examples: ['2026-12-04T17:11:16.123Z'],
 })
 
-export const IdParams = Type.Object({ id: Id })
+/**
+ * A path id is written in plain decimal; the coercion numbers get would also take 0x10, 1e3
+ * or +1 for an id, and answer for a row the client never named.
+ */
+export const IdParams = Type.Object({
+  id: Type.String({ format: 'row-id', description: 'A row id, 1 to 2147483647, in decimal.' }),
+})
 
 export const PageQuery = {
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Items per page.' }),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 500,
+      default: DEFAULT_PAGE_SIZE,
+      description: 'Items per page.',
+    }),
+  ),
   cursor: Type.Optional(
     Type.String({
       minLength: 1,
@@ -37,7 +58,14 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     instance: Type.String(),
-    code: Type.String({ description: 'Stable, for programs to match on.' }),
+    code: Type.String({
+      description:
+        'Stable, for programs to match on: VALIDATION_FAILED, BAD_URL, BAD_CURSOR, BAD_NAME, ' +
+        'BAD_TEXT, BLANK_DESCRIPTION, MALFORMED_JSON, EMPTY_BODY, BODY_TOO_LARGE, ' +
+        'UNSUPPORTED_MEDIA_TYPE, NO_SUCH_ROUTE, PERSON_NOT_FOUND, TASK_NOT_FOUND, ' +
+        'PERSON_NOT_LOGGED_IN, TASK_NOT_IN_PROGRESS, TASK_ALREADY_DONE, NOT_YOUR_TASK, ' +
+        'IDEMPOTENCY_KEY_REUSED, DATABASE_UNAVAILABLE, DATABASE_BUSY, NOT_READY, INTERNAL_ERROR.',
+    }),
     errors: Type.Optional(
       Type.Array(Type.Object({ pointer: Type.String(), detail: Type.String() })),
     ),
@@ -45,8 +73,13 @@ export const Problem = Type.Object(
   { $id: 'Problem', description: 'application/problem+json' },
 )
 
-/** The error answers every route can give, for the OpenAPI document. */
+const problemContent = {
+  description: 'RFC 9457 problem details',
+  content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
+}
+
+/** The error answers every route can give, for validation of the answer and the docs. */
 export const problemResponses = {
-  '4xx': Type.Ref('Problem'),
-  '5xx': Type.Ref('Problem'),
+  '4xx': problemContent,
+  '5xx': problemContent,
 }

@@ -1,14 +1,14 @@
 import { Type } from '@sinclair/typebox'
-import { Id, Nullable, Timestamp } from './common.js'
+import { Id, Nullable, StringEnum, Timestamp } from './common.js'
 
-export const TaskStatusSchema = Type.Union(
-  [Type.Literal('PENDING'), Type.Literal('IN_PROGRESS'), Type.Literal('DONE')],
-  { description: 'PENDING -> IN_PROGRESS -> DONE; a released task goes back to PENDING.' },
+export const TaskStatusSchema = StringEnum(
+  ['PENDING', 'IN_PROGRESS', 'DONE'],
+  'PENDING -> IN_PROGRESS -> DONE; a released task goes back to PENDING.',
 )
 
-export const PersonStateSchema = Type.Union(
-  [Type.Literal('offline'), Type.Literal('free'), Type.Literal('busy')],
-  { description: 'offline: logged out; free: logged in, no task; busy: holds a task.' },
+export const PersonStateSchema = StringEnum(
+  ['offline', 'free', 'busy'],
+  'offline: logged out; free: logged in, no task; busy: holds a task.',
 )
 
 export const TaskSchema = Type.Object(
@@ -39,14 +39,14 @@ export const PersonSchema = Type.Object(
   { title: 'Person' },
 )
 
-const StartReasonSchema = Type.Union(
-  ['TASK_CREATED', 'LOGIN', 'COMPLETION', 'RELEASE', 'SWEEP'].map((r) => Type.Literal(r)),
-  { description: 'What made the assignment happen.' },
+const StartReasonSchema = StringEnum(
+  ['TASK_CREATED', 'LOGIN', 'COMPLETION', 'RELEASE', 'SWEEP'],
+  'What made the assignment happen.',
 )
 
-const EndReasonSchema = Type.Union(
-  ['COMPLETED', 'LOGOUT', 'HEARTBEAT_EXPIRED'].map((r) => Type.Literal(r)),
-  { description: 'How the assignment ended.' },
+const EndReasonSchema = StringEnum(
+  ['COMPLETED', 'LOGOUT', 'HEARTBEAT_EXPIRED'],
+  'How the assignment ended.',
 )
 
 export const AssignmentSchema = Type.Object(

@@ -25,11 +25,20 @@ const UNAVAILABLE_CODES = new Set([
   'EPIPE',
   'EHOSTUNREACH',
   'ENOTFOUND',
+  'ECONNABORTED',
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'PROTOCOL_ENQUEUE_AFTER_QUIT',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
 ])
+
+/**
+ * MariaDB's own numbers, which mysql2 (written for MySQL) gives no code: 1927 "Connection
+ * was killed" ends the sessions of a server that is shutting down.
+ */
+const UNAVAILABLE_ERRNO = new Set([1927])
 
 export function mysqlDialect(options: MysqlOptions): StoreDialect {
   const url = new URL(options.url)
@@ -78,7 +87,12 @@ export function mysqlDialect(options: MysqlOptions): StoreDialect {
     },
 
     isUnavailable(error) {
-      const code = (error as { code?: unknown }).code
+      const { code, errno, fatal } = (error ?? {}) as Record<string, unknown>
+      // mysql2 marks every error that broke the connection as fatal, some without a code:
+      // a rollback on a connection the server dropped mid-transaction fails with "Can't add
+      // new command when connection is in closed state", and replaces the original error.
+      if (fatal === true) return true
+      if (typeof errno === 'number' && UNAVAILABLE_ERRNO.has(errno)) return true
 
       return typeof code === 'string' && UNAVAILABLE_CODES.has(code)
     },
