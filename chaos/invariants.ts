@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import type { Database } from '../../src/store/schema.js'
+import type { Database } from '../src/store/schema.js'
 
 /**
  * The rules the tables must obey whatever happened before, each as a query that returns the
@@ -84,6 +84,19 @@ export async function waitingWork(db: Db): Promise<{ pending: number; free: numb
   )
 
   return { pending: Number(row?.pending), free: Number(row?.free) }
+}
+
+/** Every task whose description starts with `prefix`: its id and description. */
+export async function tasksDescribed(
+  db: Db,
+  prefix: string,
+): Promise<{ id: number; description: string }[]> {
+  const found = await rows(
+    db,
+    sql`select id, description from qc_task where description like ${`${prefix}%`}`,
+  )
+
+  return found.map((row) => ({ id: Number(row.id), description: String(row.description) }))
 }
 
 /** Every rule above at once, named, for a final check after more changes. */

@@ -9,7 +9,7 @@ import {
   tasksDisagreeingWithOpenAssignment,
   tasksWithTwoOpenAssignments,
   waitingWork,
-} from './load/invariants.js'
+} from '../chaos/invariants.js'
 import { type LoadResult, runMixedLoad } from './load/mixed-load.js'
 import { forEachStore, type Reply, TestDatabase, TestService } from './support/stores.js'
 
