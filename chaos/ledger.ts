@@ -76,7 +76,9 @@ export function refusedCleanly(outcome: Outcome): boolean {
   if (!outcome.ok) return outcome.error === 'ECONNREFUSED'
   if (!outcome.fromService) return false
 
-  return (outcome.status >= 400 && outcome.status < 500) || outcome.status === 503
+  if (outcome.status === 503) return outcome.body?.code !== 'OUTCOME_UNKNOWN'
+
+  return outcome.status >= 400 && outcome.status < 500
 }
 
 /** Everything the simulated clients sent and were told, for the checks after a scenario. */

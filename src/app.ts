@@ -74,15 +74,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     server.log.warn({ err: error }, 'metrics could not read the database'),
   )
   const log = eventLogger(server.log)
-  const service = new AssignmentService(
-    store,
-    (event) => {
+  const service = new AssignmentService(store, {
+    publish: (event) => {
       metrics.record(event)
       log(event)
       options.onEvent?.(event)
     },
-    options.clock,
-  )
+    clock: options.clock,
+    reportError: (error, context) => server.log.warn({ err: error }, context),
+  })
   const sweeper = new Sweeper(
     service,
     {

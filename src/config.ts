@@ -10,7 +10,8 @@ const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   DATABASE_URL: Type.String({
     default: 'sqlite:data/qc-assign.sqlite',
-    pattern: '^(mysql|sqlite):',
+    // A MySQL URL must name its database; an SQLite one its file.
+    pattern: '^(mysql://[^/]+/[^/?]+|sqlite:.+)',
   }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 500 }),
   DB_LOCK_WAIT_TIMEOUT_S: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
@@ -19,10 +20,11 @@ const ConfigSchema = Type.Object({
   IDEMPOTENCY_KEY_TTL_S: Type.Integer({ default: 86_400, minimum: 60, maximum: 2_592_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }),
   CORS_ORIGINS: Type.String({ default: '' }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  LOG_LEVEL: Type.Unsafe<string>({
+    type: 'string',
+    enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+  }),
 })
 
 type RawConfig = Static<typeof ConfigSchema>
@@ -80,14 +82,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 interface AjvIssue {
   instancePath?: string
   message?: string
+  params?: { allowedValues?: unknown[] }
 }
 
 function describeEnvError(error: unknown, env: NodeJS.ProcessEnv): string {
   const issue = (error as { errors?: AjvIssue[] }).errors?.[0]
   const name = issue?.instancePath?.replace(/^\//, '')
   if (!name) return `invalid configuration: ${(error as Error).message}`
+  if (name === 'DATABASE_URL') {
+    return (
+      `invalid configuration: DATABASE_URL ${JSON.stringify(withoutPassword(env[name]))} ` +
+      'is not a database the service can use; write mysql://user:pass@host:3306/dbname ' +
+      '(naming the database) or sqlite:path/to/file'
+    )
+  }
 
-  const hint = name === 'DATABASE_URL' ? ' (use mysql://user:pass@host:3306/db or sqlite:path)' : ''
+  const allowed = issue?.params?.allowedValues
+  const rule = allowed ? `must be one of ${allowed.join(', ')}` : issue?.message
 
-  return `invalid configuration: ${name} ${issue?.message}${hint}; got ${JSON.stringify(env[name])}`
+  return `invalid configuration: ${name} ${rule}; got ${JSON.stringify(env[name])}`
+}
+
+/** A URL's password never reaches a log or a terminal. */
+function withoutPassword(url: string | undefined): string | undefined {
+  return url?.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@')
 }

@@ -21,15 +21,22 @@ async function main(): Promise<void> {
   const { server } = app
   retries = (reason) => app.metrics.transactionRetries.inc({ reason })
 
-  const { applied } = await store.migrate()
-  server.log.info({ store: store.dialect.safeUrl, applied }, 'schema is current')
-
+  // Signals are handled from here on, so one that arrives during the migrations waits for
+  // them: MySQL cannot roll back DDL, and an interrupted migration would leave half a schema.
+  let stopping = false
+  const migration = store.migrate()
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    stopping = true
     if (err) server.log.error({ err }, 'stopping after an unhandled error')
     else server.log.info({ signal }, 'stopping: draining requests')
+    await migration.catch(() => {})
     await stopAccepting(server.server)
     await server.close()
   })
+
+  const { applied } = await migration
+  server.log.info({ store: store.dialect.safeUrl, applied }, 'schema is current')
+  if (stopping) return
 
   await server.listen({ host: config.host, port: config.port })
 }
@@ -55,10 +62,21 @@ async function stopAccepting(http: Server): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`qc-assign: ${error.message}`)
-  } else {
-    console.error('qc-assign: could not start:', error)
-  }
+  // One line an operator can act on; the stack only when asked for with LOG_LEVEL=debug.
+  console.error(`qc-assign: could not start: ${describeStartupError(error)}`)
+  if (/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '')) console.error(error)
   process.exit(1)
 })
+
+function describeStartupError(error: unknown): string {
+  if (error instanceof ConfigError) return error.message
+  const { code, message } = error as { code?: string; message?: string }
+  if (code === 'EADDRINUSE') {
+    return `the address is already in use (${message}); stop the other process or set PORT`
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return `cannot listen on HOST (${message}); set HOST to an address of this machine`
+  }
+
+  return `${message ?? String(error)} (check DATABASE_URL and that the database is running)`
+}

@@ -27,6 +27,8 @@ describe('a wrong setting', { timeout: 60_000 }, () => {
     { name: 'SWEEP_INTERVAL_MS', value: 'abc' },
     { name: 'PORT', value: '99999' },
     { name: 'DATABASE_URL', value: 'postgres://x' },
+    { name: 'DATABASE_URL', value: 'mysql://root@127.0.0.1:3306' },
+    { name: 'LOG_LEVEL', value: 'INFO' },
   ]
 
   for (const { name, value } of cases) {
@@ -45,6 +47,27 @@ describe('a wrong setting', { timeout: 60_000 }, () => {
       assert.equal(exit.stdout, '')
     })
   }
+
+  test('a refused DATABASE_URL is quoted without its password', async () => {
+    const exit = await runToExit('src/server.ts', {
+      DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:3306',
+    })
+
+    assert.equal(exit.code, 1)
+    assert.doesNotMatch(exit.stderr, /hunter2/)
+    assert.match(exit.stderr, /mysql:\/\/root:\*\*\*@127\.0\.0\.1:3306/)
+  })
+
+  test('an unreachable database stops the start with one line saying what to check', async () => {
+    const exit = await runToExit('src/server.ts', {
+      DATABASE_URL: 'mysql://root@127.0.0.1:1/qc',
+    })
+
+    assert.equal(exit.code, 1)
+    const lines = exit.stderr.split('\n').filter((line) => line !== '')
+    assert.equal(lines.length, 1, exit.stderr)
+    assert.match(lines[0] ?? '', /could not start: .*ECONNREFUSED.*check DATABASE_URL/)
+  })
 
   test('a refused setting leaves no database file behind', async () => {
     const exit = await runToExit('src/server.ts', {

@@ -111,7 +111,10 @@ async function outage(
         databaseUrl,
         loads: [load],
         allowedKinds: (kind, exchange) =>
-          isRefusal(kind, exchange) || kind === '503:DATABASE_UNAVAILABLE',
+          isRefusal(kind, exchange) ||
+          kind === '503:DATABASE_UNAVAILABLE' ||
+          // A connection lost mid-COMMIT: the service says it cannot know, which is the truth.
+          kind === '503:OUTCOME_UNKNOWN',
       })),
     )
 

@@ -45,12 +45,27 @@ export interface CreatedTask {
  * The rules of the service, each change of state in one transaction: who may hold what,
  * and that a task goes to a free person the moment both exist. No HTTP in here.
  */
+export interface AssignmentServiceOptions {
+  /** Told of every event after the commit that made it. */
+  publish: DomainEventListener
+  clock?: () => Date
+  /** Told of failures that cannot change a request's answer (after its commit). */
+  reportError?: (error: unknown, context: string) => void
+}
+
 export class AssignmentService {
+  private readonly publish: DomainEventListener
+  private readonly clock: () => Date
+  private readonly reportError: (error: unknown, context: string) => void
+
   constructor(
     private readonly store: Store,
-    private readonly publish: DomainEventListener,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    options: AssignmentServiceOptions,
+  ) {
+    this.publish = options.publish
+    this.clock = options.clock ?? (() => new Date())
+    this.reportError = options.reportError ?? (() => {})
+  }
 
   async createPerson(name: string): Promise<Person> {
     refuseBrokenText('name', name)
@@ -104,10 +119,13 @@ export class AssignmentService {
 
     const { task, replayed } = outcome
     if (task.status !== 'PENDING' || replayed) return { task, replayed }
-    const late = await this.followUp('TASK_CREATED')
-    const assignedLate = late.some((a) => a.taskId === task.id)
 
-    return { task: assignedLate ? await this.task(this.store.db, task.id) : task, replayed }
+    return this.afterCommit({ task, replayed }, async () => {
+      const late = await this.followUp('TASK_CREATED')
+      const assignedLate = late.some((a) => a.taskId === task.id)
+
+      return { task: assignedLate ? await this.task(this.store.db, task.id) : task, replayed }
+    })
   }
 
   /** Forgets idempotency keys older than `ttlS` seconds; returns how many. */
@@ -136,11 +154,14 @@ export class AssignmentService {
     this.publishAll(outcome.events)
 
     if (outcome.result.person.state !== 'free') return outcome.result
-    const late = await this.followUp('LOGIN')
 
-    return late.some((a) => a.personId === personId)
-      ? this.presence(this.store.db, personId)
-      : outcome.result
+    return this.afterCommit(outcome.result, async () => {
+      const late = await this.followUp('LOGIN')
+
+      return late.some((a) => a.personId === personId)
+        ? this.presence(this.store.db, personId)
+        : outcome.result
+    })
   }
 
   /** Logs the person out; their task goes back to the queue at its original place. */
@@ -149,27 +170,31 @@ export class AssignmentService {
       const now = this.clock()
       const person = await this.lockPerson(tx, personId)
       if (!person.is_logged_in) {
-        return { person: await this.person(tx, personId), releasedId: null, events: [] }
+        return { person: await this.person(tx, personId), released: null, events: [] }
       }
       const { releasedId, events } = await this.signOff(tx, personId, now, 'LOGOUT')
+      const released = releasedId === null ? null : await this.task(tx, releasedId)
 
-      return { person: await this.person(tx, personId), releasedId, events }
+      return { person: await this.person(tx, personId), released, events }
     })
     this.publishAll(outcome.events)
 
-    const { releasedId } = outcome
-    if (releasedId === null) return { person: outcome.person, released_task: null }
-    const released = await this.task(this.store.db, releasedId)
-    if (released.status === 'PENDING') await this.followUp('RELEASE')
+    const { person, released } = outcome
+    const result = { person, released_task: released }
+    if (released?.status !== 'PENDING') return result
 
-    return { person: outcome.person, released_task: await this.task(this.store.db, releasedId) }
+    return this.afterCommit(result, async () => {
+      await this.followUp('RELEASE')
+
+      return { person, released_task: await this.task(this.store.db, released.id) }
+    })
   }
 
   async heartbeat(personId: number): Promise<Person> {
-    const alive = await this.store.persons.refreshHeartbeat(
-      this.store.db,
-      personId,
-      toDbTime(this.clock()),
+    // In a transaction for its retries: the row is also locked by assignments, and a
+    // deadlock between them is the database's call to make, not the inspector's problem.
+    const alive = await this.store.transaction((tx) =>
+      this.store.persons.refreshHeartbeat(tx, personId, toDbTime(this.clock())),
     )
     const person = await this.person(this.store.db, personId)
     if (!alive) {
@@ -228,12 +253,16 @@ export class AssignmentService {
     this.publishAll(outcome.events)
 
     const { completed, next, repeat } = outcome
-    if (next || repeat) return { completed, next_task: next, already_completed: repeat }
-    const late = await this.followUp('COMPLETION')
-    const nextId = late.find((a) => a.personId === outcome.personId)?.taskId
-    const nextTask = nextId === undefined ? null : await this.task(this.store.db, nextId)
+    const result = { completed, next_task: next, already_completed: repeat }
+    if (next || repeat) return result
 
-    return { completed, next_task: nextTask, already_completed: false }
+    return this.afterCommit(result, async () => {
+      const late = await this.followUp('COMPLETION')
+      const nextId = late.find((a) => a.personId === outcome.personId)?.taskId
+      const nextTask = nextId === undefined ? null : await this.task(this.store.db, nextId)
+
+      return { ...result, next_task: nextTask }
+    })
   }
 
   /**
@@ -327,6 +356,22 @@ export class AssignmentService {
       person.current_task_id === null ? null : await this.task(db, person.current_task_id)
 
     return { person, task }
+  }
+
+  /**
+   * Runs what follows a commit: the follow-up pairing and a fresh read for the answer. The
+   * change is durable by now, so a failure here (the database gone a moment later) must not
+   * become an answer saying nothing happened: it is reported, and the committed result is
+   * answered; the sweeper makes any pair the follow-up could not.
+   */
+  private async afterCommit<T>(committed: T, refine: () => Promise<T>): Promise<T> {
+    try {
+      return await refine()
+    } catch (error) {
+      this.reportError(error, 'the follow-up after a commit failed')
+
+      return committed
+    }
   }
 
   private async followUp(reason: Assigned['reason']): Promise<Assigned[]> {

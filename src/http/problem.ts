@@ -19,6 +19,8 @@ interface AjvIssue {
   params: Record<string, unknown>
 }
 
+export type DatabaseFailure = 'outcome_unknown' | 'unavailable' | 'busy'
+
 /** Thrown by our own parsers and hooks when the answer is a plain HTTP status. */
 export class HttpProblem extends Error {
   constructor(
@@ -51,7 +53,7 @@ export function sendProblem(
  */
 export function registerProblemHandlers(
   app: FastifyInstance,
-  classifyDatabaseFailure: (error: unknown) => 'unavailable' | 'busy' | null,
+  classifyDatabaseFailure: (error: unknown) => DatabaseFailure | null,
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = describe(error, classifyDatabaseFailure, app.initialConfig.bodyLimit)
@@ -76,7 +78,7 @@ export function registerProblemHandlers(
 
 function describe(
   error: FastifyError,
-  classifyDatabaseFailure: (error: unknown) => 'unavailable' | 'busy' | null,
+  classifyDatabaseFailure: (error: unknown) => DatabaseFailure | null,
   bodyLimit = 0,
 ): Omit<ProblemBody, 'type' | 'title' | 'instance'> {
   if (error.validation) return describeValidation(error)
@@ -87,6 +89,16 @@ function describe(
     return { status: error.status, code: error.code, detail: error.message }
   }
   const databaseFailure = classifyDatabaseFailure(error)
+  if (databaseFailure === 'outcome_unknown') {
+    return {
+      status: 503,
+      code: 'OUTCOME_UNKNOWN',
+      detail:
+        'The database connection broke while this change was being committed, so it may or ' +
+        'may not have been applied. Read the current state, or retry with the same ' +
+        'Idempotency-Key, before sending it again.',
+    }
+  }
   if (databaseFailure === 'unavailable') {
     return {
       status: 503,

@@ -14,6 +14,17 @@ export interface StoreHooks {
   onRetry?(reason: string, attemptNumber: number): void
 }
 
+/** The database went away while a transaction was committing: it may or may not stand. */
+export class OutcomeUnknownError extends Error {
+  override name = 'OutcomeUnknownError'
+
+  constructor(cause: unknown) {
+    super('the connection broke during COMMIT; the change may or may not have been applied', {
+      cause,
+    })
+  }
+}
+
 /** The database behind the service: its queries, its transactions and its schema. */
 export class Store {
   readonly db: Kysely<Database>
@@ -43,17 +54,38 @@ export class Store {
    */
   transaction<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
     return retrying(
-      () => this.db.transaction().execute(work),
+      () => this.attempt(work),
       (error) => this.dialect.retryReason(error),
       (reason, attemptNumber) => this.hooks.onRetry?.(reason, attemptNumber),
     )
   }
 
   /**
+   * One attempt. When the connection breaks after `work` has finished, the COMMIT may or may
+   * not have reached the database: that is said plainly (OutcomeUnknownError), never retried
+   * and never reported as a change that did not happen.
+   */
+  private async attempt<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+    let committing = false
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const result = await work(tx)
+        committing = true
+
+        return result
+      })
+    } catch (error) {
+      if (committing && this.dialect.isUnavailable(error)) throw new OutcomeUnknownError(error)
+      throw error
+    }
+  }
+
+  /**
    * What a failure says about the database: unreachable, or too busy right now (a transient
    * failure that outlived its retries). Either way the transaction changed nothing.
    */
-  classifyFailure(error: unknown): 'unavailable' | 'busy' | null {
+  classifyFailure(error: unknown): 'outcome_unknown' | 'unavailable' | 'busy' | null {
+    if (error instanceof OutcomeUnknownError) return 'outcome_unknown'
     if (this.dialect.isUnavailable(error)) return 'unavailable'
     if (this.dialect.retryReason(error) !== null) return 'busy'
 
