@@ -1,4 +1,5 @@
-// The whole test suite: type-check and lint, then every test file under test/, on SQLite and MariaDB.
+// The whole test suite: type-check and lint, then every test file under test/ (on SQLite
+// and MariaDB).
 // Extra arguments go to node's test runner (for example --test-name-pattern=heartbeat).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'

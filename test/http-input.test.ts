@@ -296,7 +296,7 @@ forEachStore('HTTP input checks', (t) => {
       await sql`alter table assignment_hidden rename to assignment`.execute(db)
     }
   })
-  test('an id in hex, exponent or signed form answers 400 rather than naming another row', async () => {
+  test('an id in hex, exponent or signed form answers 400, not another row', async () => {
     await person()
     for (const id of ['0x10', '1e3', '+1', '01', '%201']) {
       const reply = await refused(400, () => t.service.get(`/persons/${id}`), 'VALIDATION_FAILED')

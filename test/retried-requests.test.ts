@@ -8,7 +8,7 @@ forEachStore('retried requests', (t) => {
     t.service.post('/tasks', { description }, key ? { 'idempotency-key': key } : {})
   const taskCount = async () => (await t.service.snapshot()).tasks.length
 
-  test('a retry with the same Idempotency-Key returns the original task and creates nothing', async () => {
+  test('a retry with the same Idempotency-Key returns the first task, creating none', async () => {
     const first = await create('Inspect batch #7', 'mes-order-7')
     const retry = await create('Inspect batch #7', 'mes-order-7')
 
@@ -103,7 +103,7 @@ forEachStore('retried requests', (t) => {
     assert.equal((await t.service.get(`/assignments?task_id=${task.id}`)).body.items.length, 1)
   })
 
-  test('completing a task someone else holds or completed answers 409 with who holds it', async () => {
+  test('completing a task another inspector holds or did answers 409 naming them', async () => {
     const ann = (await t.service.post('/persons', { name: 'Ann' })).body.id
     const bob = (await t.service.post('/persons', { name: 'Bob' })).body.id
     await t.service.post('/login', { person_id: ann })

@@ -71,7 +71,7 @@ export function registerProblemHandlers(
     sendProblem(reply, request, {
       status: 404,
       code: 'NO_SUCH_ROUTE',
-      detail: `There is no ${request.method} ${request.url.split('?')[0]}; the API is listed at /docs.`,
+      detail: `There is no ${request.method} ${request.url.split('?')[0]}; see /docs for the API.`,
     }),
   )
 }
