@@ -4,16 +4,11 @@ import { LostRaceError } from '../store/dialect.js'
 import type { Database, EndReason } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { fromDbTime, toDbTime } from '../store/time.js'
-import {
-  ConflictError,
-  type DomainError,
-  InvalidInputError,
-  NotFoundError,
-  UnprocessableError,
-} from './errors.js'
+import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
 import type { DomainEvent, DomainEventListener } from './events.js'
 import { type Assigned, assignWaitingWork, followUp } from './matching.js'
 import { type Person, personFromRow, type Task, taskFromRow } from './model.js'
+import { holderOrRefuse, keyReused, personNotFound, refuseBrokenText } from './refusals.js'
 
 export interface LoginResult {
   person: Person
@@ -384,66 +379,4 @@ export class AssignmentService {
   private publishAll(events: DomainEvent[]): void {
     for (const event of events) this.publish(event)
   }
-}
-
-/**
- * JSON can carry half of a UTF-16 surrogate pair, which no database stores faithfully: MySQL
- * and SQLite would each replace it differently. Refusing it keeps every text round-trip exact.
- */
-function refuseBrokenText(field: string, text: string): void {
-  // With the u flag, a paired surrogate reads as one code point; only a lone half is Cs.
-  if (/\p{Cs}/u.test(text)) {
-    throw new InvalidInputError(
-      'BAD_TEXT',
-      `${field} holds an unpaired UTF-16 surrogate (a broken \\u escape); send valid Unicode.`,
-    )
-  }
-}
-
-/**
- * Who completes the task, or why nobody may. A DONE task passes only for a repeat by the
- * inspector who completed it; the caller answers that without changing anything.
- */
-function holderOrRefuse(
-  taskId: number,
-  task: { status: string; assigned_person_id: number | null } | undefined,
-  byPersonId: number | undefined,
-): number {
-  if (!task) throw new NotFoundError('TASK_NOT_FOUND', `No task has id ${taskId}.`)
-  const holder = task.assigned_person_id
-  if (task.status === 'DONE') {
-    if (byPersonId !== undefined && byPersonId === holder) return holder
-    throw new ConflictError(
-      'TASK_ALREADY_DONE',
-      `Task ${taskId} is already DONE, completed by inspector ${holder}; ` +
-        'a task is completed once.',
-    )
-  }
-  if (task.status !== 'IN_PROGRESS' || holder === null) {
-    throw new ConflictError(
-      'TASK_NOT_IN_PROGRESS',
-      `Task ${taskId} is ${task.status}: nobody holds it yet, so it cannot be completed.`,
-    )
-  }
-  if (byPersonId !== undefined && byPersonId !== holder) {
-    throw new ConflictError(
-      'NOT_YOUR_TASK',
-      `Task ${taskId} is held by inspector ${holder}, not by inspector ${byPersonId}; ` +
-        'only its holder completes it.',
-    )
-  }
-
-  return holder
-}
-
-function keyReused(key: string): DomainError {
-  return new UnprocessableError(
-    'IDEMPOTENCY_KEY_REUSED',
-    `Idempotency-Key ${JSON.stringify(key)} was first used with another description; ` +
-      'use a new key for a new task.',
-  )
-}
-
-function personNotFound(id: number): NotFoundError {
-  return new NotFoundError('PERSON_NOT_FOUND', `No inspector has id ${id}.`)
 }
