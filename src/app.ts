@@ -17,7 +17,7 @@ import { personRoutes } from './http/routes/persons.js'
 import { presenceRoutes } from './http/routes/presence.js'
 import { taskRoutes } from './http/routes/tasks.js'
 import { Problem } from './http/schemas/common.js'
-import { registerValidators } from './http/validation.js'
+import { BODY_IS_OPTIONAL, registerValidators } from './http/validation.js'
 import { eventLogger } from './observability/event-log.js'
 import { ServiceMetrics } from './observability/metrics.js'
 import { Sweeper } from './scheduler/sweeper.js'
@@ -49,6 +49,24 @@ function requestId(request: IncomingMessage): string {
   const offered = request.headers['x-request-id']
 
   return typeof offered === 'string' && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID()
+}
+
+type OpenApiDocument = { paths?: Record<string, Record<string, OpenApiOperation>> }
+type OpenApiOperation = {
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: object }> }
+}
+
+/** The docs say a body is optional where the route accepts none (see optionalBody). */
+function markOptionalBodies<T>(document: T): T {
+  for (const path of Object.values((document as OpenApiDocument).paths ?? {})) {
+    for (const operation of Object.values(path)) {
+      const body = operation.requestBody
+      const schemas = Object.values(body?.content ?? {}).map((media) => media.schema ?? {})
+      if (body && schemas.some((schema) => BODY_IS_OPTIONAL in schema)) body.required = false
+    }
+  }
+
+  return document
 }
 
 /** Builds the whole service around a store; listening is the caller's business. */
@@ -128,6 +146,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
       buildLocalReference: (json, _baseUri, _fragment, index) =>
         typeof json.$id === 'string' ? json.$id : `def-${index}`,
     },
+    transformObject: (document) =>
+      'openapiObject' in document
+        ? markOptionalBodies(document.openapiObject)
+        : document.swaggerObject,
     openapi: {
       openapi: '3.1.0',
       info: {

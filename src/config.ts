@@ -15,6 +15,7 @@ const ConfigSchema = Type.Object({
   }),
   DB_POOL_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 500 }),
   DB_LOCK_WAIT_TIMEOUT_S: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
+  DB_STARTUP_TIMEOUT_S: Type.Integer({ default: 60, minimum: 0, maximum: 3600 }),
   SWEEP_INTERVAL_MS: Type.Integer({ default: 5000, minimum: 50, maximum: 3_600_000 }),
   HEARTBEAT_TIMEOUT_S: Type.Integer({ default: 0, minimum: 0, maximum: 86_400 }),
   IDEMPOTENCY_KEY_TTL_S: Type.Integer({ default: 86_400, minimum: 60, maximum: 2_592_000 }),
@@ -35,6 +36,8 @@ export interface Config {
   readonly databaseUrl: string
   readonly dbPoolSize: number
   readonly dbLockWaitTimeoutS: number
+  /** How long a starting instance waits for an unreachable database before giving up. */
+  readonly dbStartupTimeoutS: number
   readonly sweepIntervalMs: number
   /** 0 turns heartbeat expiry off, as in the original design. */
   readonly heartbeatTimeoutS: number
@@ -66,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: raw.DATABASE_URL,
     dbPoolSize: raw.DB_POOL_SIZE,
     dbLockWaitTimeoutS: raw.DB_LOCK_WAIT_TIMEOUT_S,
+    dbStartupTimeoutS: raw.DB_STARTUP_TIMEOUT_S,
     sweepIntervalMs: raw.SWEEP_INTERVAL_MS,
     heartbeatTimeoutS: raw.HEARTBEAT_TIMEOUT_S,
     idempotencyKeyTtlS: raw.IDEMPOTENCY_KEY_TTL_S,

@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import closeWithGrace from 'close-with-grace'
+import type { FastifyBaseLogger } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { Store } from './store/store.js'
@@ -24,7 +25,12 @@ async function main(): Promise<void> {
   // Signals are handled from here on, so one that arrives during the migrations waits for
   // them: MySQL cannot roll back DDL, and an interrupted migration would leave half a schema.
   let stopping = false
-  const migration = store.migrate()
+  const migration = migrateWhenReachable(
+    store,
+    config.dbStartupTimeoutS,
+    server.log,
+    () => stopping,
+  )
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     stopping = true
     if (err) server.log.error({ err }, 'stopping after an unhandled error')
@@ -39,6 +45,30 @@ async function main(): Promise<void> {
   if (stopping) return
 
   await server.listen({ host: config.host, port: config.port })
+}
+
+/**
+ * An instance restarted while the database is down (after a crash, say) waits for it rather
+ * than exiting, so it heals like the running ones do; only an unreachable database is waited
+ * for, and only so long.
+ */
+async function migrateWhenReachable(
+  store: Store,
+  timeoutS: number,
+  log: FastifyBaseLogger,
+  isStopping: () => boolean,
+) {
+  const deadline = Date.now() + timeoutS * 1000
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.migrate()
+    } catch (error) {
+      const waitable = store.classifyFailure(error) === 'unavailable'
+      if (!waitable || Date.now() >= deadline || isStopping()) throw error
+      log.warn({ err: error, attempt }, 'the database is not reachable yet; waiting for it')
+      await sleep(Math.min(5000, 500 * attempt))
+    }
+  }
 }
 
 /** How long connections accepted before the listener closed get to deliver their request. */

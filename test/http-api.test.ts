@@ -582,4 +582,12 @@ forEachStore('HTTP API contract', (t) => {
     assert.equal(metric(after, 'qc_persons', { state: 'offline' }), 1)
     assert.equal(metric(after, 'qc_persons', { state: 'busy' }), 0)
   })
+  test('the OpenAPI document marks the completion body optional, errors problem+json', async () => {
+    const doc = (await t.service.get('/openapi.json')).body
+    const complete = doc.paths['/tasks/{id}/complete'].post
+
+    assert.equal(complete.requestBody.required, false)
+    assert.ok(complete.responses['4XX'].content['application/problem+json'])
+    assert.ok(doc.components.schemas.Problem)
+  })
 })

@@ -2,10 +2,12 @@
 // migrate command. Each test runs a real child process on a SQLite file of its own.
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createConnection as connectTcp, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { runToExit, ServiceProcess } from './support/service-process.js'
+import { freePort, runToExit, ServiceProcess } from './support/service-process.js'
+import { MARIADB_SKIP, TestDatabase } from './support/stores.js'
 
 let scratch = ''
 before(() => {
@@ -61,6 +63,7 @@ describe('a wrong setting', { timeout: 60_000 }, () => {
   test('an unreachable database stops the start with one line saying what to check', async () => {
     const exit = await runToExit('src/server.ts', {
       DATABASE_URL: 'mysql://root@127.0.0.1:1/qc',
+      DB_STARTUP_TIMEOUT_S: '0',
     })
 
     assert.equal(exit.code, 1)
@@ -161,5 +164,45 @@ describe('the migrate command', { timeout: 60_000 }, () => {
     const lines = exit.stderr.split('\n').filter((line) => line !== '')
     assert.equal(lines.length, 1, exit.stderr)
     assert.match(lines[0] ?? '', /DATABASE_URL/)
+  })
+})
+
+describe('a database that is not there yet', { skip: MARIADB_SKIP, timeout: 60_000 }, () => {
+  test('an instance started before its database waits for it, then serves', async () => {
+    const database = await TestDatabase.create('mariadb')
+    const port = await freePort()
+    const url = new URL(database.url)
+    const target = Number(url.port || 3306)
+    url.port = String(port)
+    const sockets = new Set<Socket>()
+    // Stands in for the database coming up: a forwarder to MariaDB, opened 1.5 s late.
+    const forwarder = createServer((client) => {
+      const upstream = connectTcp(target, url.hostname)
+      for (const socket of [client, upstream]) {
+        sockets.add(socket)
+        socket.on('error', () => socket.destroy())
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    const starting = ServiceProcess.start({ DATABASE_URL: url.toString() })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    forwarder.listen(port, '127.0.0.1')
+
+    const service = await starting
+    try {
+      const created = await fetch(`${service.baseUrl}/persons`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Ann' }),
+      })
+
+      assert.equal(created.status, 201)
+      assert.match(service.node.stdout, /the database is not reachable yet/)
+    } finally {
+      await service.stop()
+      for (const socket of sockets) socket.destroy()
+      forwarder.close()
+      await database.drop()
+    }
   })
 })

@@ -121,4 +121,13 @@ forEachStore('retried requests', (t) => {
     assertProblem(doneByAnn, 409, 'TASK_ALREADY_DONE')
     assertProblem(anonymous, 409, 'TASK_ALREADY_DONE')
   })
+  test('keys that differ only in letter case are different keys, on every store', async () => {
+    const lower = await create('first', 'k-abc')
+    const upper = await create('second', 'k-ABC')
+
+    assert.equal(upper.status, 201)
+    assert.equal(upper.headers['idempotent-replayed'], undefined)
+    assert.notEqual(upper.body.id, lower.body.id)
+    assert.equal(await taskCount(), 2)
+  })
 })

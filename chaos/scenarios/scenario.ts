@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type AllowedKinds, checkScenario } from '../checks.js'
 import type { ClientLoad } from '../clients.js'
 import type { Cluster } from '../cluster.js'
-import { type Exchange, kindOf, type Ledger } from '../ledger.js'
+import type { Exchange, Ledger } from '../ledger.js'
 import type { PrivateMariaDb } from '../mariadb.js'
 
 export interface ScenarioContext {
@@ -41,12 +41,10 @@ export const SWEEP_INTERVAL_MS = 1000
 const QUIET_MS = 2 * SWEEP_INTERVAL_MS + 500
 
 /**
- * 4xx answers are the service refusing what the state forbids: never a failure here. One
- * 503 is allowed anywhere for a known bug (report() notes each): POST /heartbeat runs its
- * UPDATE outside a retried transaction, so one deadlock answers DATABASE_BUSY at once.
+ * 4xx answers are the service refusing what the state forbids: never a failure here (which
+ * statuses each operation may get is checked apart, in the ledger).
  */
-export const isRefusal = (kind: string, exchange?: Exchange) =>
-  /^4\d\d$/.test(kind) || (kind === '503:DATABASE_BUSY' && exchange?.op === 'heartbeat')
+export const isRefusal = (kind: string, _exchange?: Exchange) => /^4\d\d$/.test(kind)
 
 /** Runs the load and, beside it, the fault; a failing fault stops the load early. */
 export async function underLoad(load: ClientLoad, fault: () => Promise<void>): Promise<void> {
@@ -116,16 +114,6 @@ export function report(
     for (const [kind, count] of ledger.errorsByKind()) {
       errors.set(kind, (errors.get(kind) ?? 0) + count)
     }
-  }
-
-  const busyHeartbeats = ledgers
-    .flatMap((ledger) => ledger.exchanges)
-    .filter((e) => e.op === 'heartbeat' && kindOf(e.outcome) === '503:DATABASE_BUSY').length
-  if (busyHeartbeats > 0) {
-    notes.push(
-      `${scenario.id}: ${busyHeartbeats} heartbeats answered 503 DATABASE_BUSY, allowed for a ` +
-        'known bug: POST /heartbeat is not retried after a deadlock or lock wait timeout',
-    )
   }
 
   return {

@@ -26,6 +26,8 @@ export interface StoreDialect {
   readonly columnTypes: {
     readonly timestamp: Expression<unknown>
     readonly taskStatus: Expression<unknown>
+    /** Text compared byte for byte: a client's opaque key, where case matters. */
+    readonly exactKey: Expression<unknown>
   }
   /** Appended to CREATE TABLE (MySQL: engine and character set). */
   readonly tableOptions: Expression<unknown> | null

@@ -100,6 +100,8 @@ export function mysqlDialect(options: MysqlOptions): StoreDialect {
     columnTypes: {
       timestamp: sql`datetime(3)`,
       taskStatus: sql`enum('PENDING', 'IN_PROGRESS', 'DONE')`,
+      // The tables' collation ignores case; a key must not.
+      exactKey: sql`varchar(200) character set utf8mb4 collate utf8mb4_bin`,
     },
     tableOptions: sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_unicode_ci`,
   }

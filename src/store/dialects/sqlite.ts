@@ -100,6 +100,7 @@ export function sqliteDialect(options: SqliteOptions): StoreDialect {
     columnTypes: {
       timestamp: sql`text`,
       taskStatus: sql`text`,
+      exactKey: sql`varchar(200)`,
     },
     tableOptions: null,
   }

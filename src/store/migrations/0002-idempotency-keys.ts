@@ -6,13 +6,13 @@ import type { StoreDialect } from '../dialect.js'
  * a retried POST /tasks returns the original task instead of making a second one.
  */
 export function idempotencyKeys(dialect: StoreDialect): Migration {
-  const { timestamp } = dialect.columnTypes
+  const { timestamp, exactKey } = dialect.columnTypes
 
   return {
     async up(db: Kysely<unknown>) {
       let table = db.schema
         .createTable('idempotency_key')
-        .addColumn('key_value', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('key_value', exactKey, (c) => c.primaryKey())
         .addColumn('request_digest', 'char(64)', (c) => c.notNull())
         .addColumn('task_id', 'integer', (c) => c.notNull().references('qc_task.id'))
         .addColumn('created_at', timestamp, (c) => c.notNull())
