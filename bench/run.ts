@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { createConnection } from 'mysql2/promise'
 import { PrivateMariaDb } from '../chaos/mariadb.js'
 import { killAllOwnedNow } from '../chaos/processes.js'
+import { stopOnSignal, within } from '../chaos/run-control.js'
 import { BenchContext, type BenchOptions } from './context.js'
 import { describeEnvironment } from './environment.js'
 import { writeResults } from './results-file.js'
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     if (values.keep) progress(`kept ${scratch}`)
     else rmSync(scratch, { recursive: true, force: true })
   }
-  onSignal(cleanup)
+  stopOnSignal(cleanup, progress)
 
   const reports: ScenarioReport[] = []
   try {
@@ -150,28 +151,6 @@ function failed(scenario: Scenario, error: unknown): ScenarioReport {
     ],
     notes: [`Failed: ${message}`],
   }
-}
-
-function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} ran over ${ms / 1000} s`)), ms)
-  })
-
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** Ctrl-C or SIGTERM: stop every child this run started, by PID, and exit 130. */
-function onSignal(cleanup: () => Promise<void>): void {
-  let stopping = false
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return
-    stopping = true
-    progress(`${signal}: stopping every process this run started`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
 }
 
 // Last resort: whatever way the run ends, no child it started outlives it.

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PrivateMariaDb } from './mariadb.js'
 import { killAllOwnedNow, runningChildren } from './processes.js'
+import { Overrun, stopOnSignal, within } from './run-control.js'
 import { databaseLocked } from './scenarios/database-locked.js'
 import { databaseOutage } from './scenarios/database-outage.js'
 import { gracefulStop } from './scenarios/graceful-stop.js'
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
     if (values.keep) progress(`kept ${scratch}`)
     else rmSync(scratch, { recursive: true, force: true })
   }
-  onSignal(cleanup)
+  stopOnSignal(cleanup, progress)
 
   const started = Date.now()
   const reports: ScenarioReport[] = []
@@ -87,13 +88,15 @@ async function main(): Promise<number> {
       }
       // A scenario that fails (a process that will not start, say) is reported and the run
       // goes on; one that overruns its time stops the run, as its processes may still act.
-      const result = await within(SCENARIO_TIMEOUT_MS, scenario.run(context), scenario.id).catch(
-        (error: unknown) => {
-          if (error instanceof Overrun) throw error
+      const result = await within(
+        SCENARIO_TIMEOUT_MS,
+        scenario.run(context),
+        `scenario ${scenario.id}`,
+      ).catch((error: unknown) => {
+        if (error instanceof Overrun) throw error
 
-          return report(scenario, [], [`the scenario failed: ${String(error)}`], 'none')
-        },
-      )
+        return report(scenario, [], [`the scenario failed: ${String(error)}`], 'none')
+      })
       reports.push(result)
       progress(`  ${scenario.id}: ${result.violations.length} violations`)
       if (!mariadb.running) await mariadb.start()
@@ -134,32 +137,6 @@ async function stopEverything(mariadb: PrivateMariaDb | null): Promise<void> {
   }
   await mariadb?.stop().catch((error: Error) => progress(`stopping MariaDB: ${error.message}`))
   killAllOwnedNow()
-}
-
-class Overrun extends Error {
-  override name = 'Overrun'
-}
-
-function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Overrun(`scenario ${what} ran over ${ms} ms`)), ms)
-  })
-
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** Ctrl-C or SIGTERM: stop every child by PID, remove the scratch directory, exit 130. */
-function onSignal(cleanup: () => Promise<void>): void {
-  let stopping = false
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return
-    stopping = true
-    progress(`${signal}: stopping every process this run started`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
 }
 
 // Last resort: whatever way the runner ends, no child it started outlives it.

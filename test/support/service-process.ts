@@ -2,7 +2,7 @@
 // Every wait here is bounded, and a child is only ever stopped by its own PID.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
+import { freePort } from '../../chaos/ports.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 export const STARTUP_TIMEOUT_MS = 15_000
@@ -40,17 +40,6 @@ export interface Exit {
 }
 
 /** A port nobody listened on a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no TCP port was given')
-  server.close()
-  await once(server, 'close')
-
-  return address.port
-}
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -191,3 +180,5 @@ export class ServiceProcess {
     return this.node.stop()
   }
 }
+
+export { freePort }
