@@ -105,10 +105,12 @@ export class AssignmentService {
         const entry = { key: idempotencyKey, digest, taskId: id, now: toDbTime(now) }
         await this.store.idempotencyKeys.remember(tx, entry)
       }
-      const assigned = await assignWaitingWork(this.store, tx, now, 'TASK_CREATED')
+      const { assigned, started } = await assignWaitingWork(this.store, tx, now, 'TASK_CREATED')
       const events: DomainEvent[] = [{ type: 'task_created', taskId: id }, ...assigned]
+      const row = started.get(id)
+      const task = row ? taskFromRow(row) : await this.task(tx, id)
 
-      return { task: await this.task(tx, id), replayed: false, events }
+      return { task, replayed: false, events }
     })
     this.publishAll(outcome.events)
 
@@ -141,7 +143,7 @@ export class AssignmentService {
       } else {
         await this.store.persons.markLoggedIn(tx, personId, toDbTime(now))
         events.push({ type: 'person_logged_in', personId })
-        events.push(...(await assignWaitingWork(this.store, tx, now, 'LOGIN')))
+        events.push(...(await assignWaitingWork(this.store, tx, now, 'LOGIN')).assigned)
       }
 
       return { result: await this.presence(tx, personId), events }
@@ -229,8 +231,9 @@ export class AssignmentService {
       await this.store.tasks.markDone(tx, taskId, toDbTime(now))
       await this.store.assignments.close(tx, taskId, toDbTime(now), 'COMPLETED')
       await this.store.persons.markFree(tx, personId, toDbTime(now))
-      const assigned = await assignWaitingWork(this.store, tx, now, 'COMPLETION')
+      const { assigned, started } = await assignWaitingWork(this.store, tx, now, 'COMPLETION')
       const nextId = assigned.find((a) => a.personId === personId)?.taskId
+      const nextRow = nextId === undefined ? undefined : started.get(nextId)
       const workMs = task.assigned_at ? now.getTime() - fromDbTime(task.assigned_at).getTime() : 0
       const events: DomainEvent[] = [
         { type: 'task_completed', taskId, personId, workMs },
@@ -239,8 +242,9 @@ export class AssignmentService {
 
       return {
         personId,
-        completed: await this.task(tx, taskId),
-        next: nextId === undefined ? null : await this.task(tx, nextId),
+        // Built from the locked row and what was written: no second read on the hot path.
+        completed: taskFromRow({ ...task, status: 'DONE', completed_at: toDbTime(now) }),
+        next: nextRow ? taskFromRow(nextRow) : null,
         repeat: false,
         events,
       }
@@ -290,7 +294,7 @@ export class AssignmentService {
   async assignAllWaiting(): Promise<number> {
     let total = 0
     for (;;) {
-      const assigned = await this.store.transaction((tx) =>
+      const { assigned } = await this.store.transaction((tx) =>
         assignWaitingWork(this.store, tx, this.clock(), 'SWEEP'),
       )
       this.publishAll(assigned)
@@ -316,7 +320,7 @@ export class AssignmentService {
     }
     await this.store.persons.markLoggedOut(tx, personId)
     events.push({ type: 'person_logged_out', personId, reason })
-    if (open) events.push(...(await assignWaitingWork(this.store, tx, now, 'RELEASE')))
+    if (open) events.push(...(await assignWaitingWork(this.store, tx, now, 'RELEASE')).assigned)
 
     return { releasedId: open?.task_id ?? null, events }
   }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Transaction } from 'kysely'
 import type { Database } from '../store/schema.js'
 import type { Store } from '../store/store.js'
+import type { TaskRow } from '../store/tasks.js'
 import { fromDbTime, toDbTime } from '../store/time.js'
 import type { DomainEvent } from './events.js'
 import type { StartReason } from './model.js'
@@ -13,6 +14,12 @@ import type { StartReason } from './model.js'
 export const MAX_ASSIGNMENTS_PER_TRANSACTION = 25
 
 export type Assigned = Extract<DomainEvent, { type: 'task_assigned' }>
+
+export interface Pairing {
+  assigned: Assigned[]
+  /** Each task paired, by id, as it stands after the pairing. */
+  started: Map<number, TaskRow>
+}
 
 /**
  * Gives the oldest pending tasks to the people free the longest, inside `tx`, until one side
@@ -32,8 +39,9 @@ export async function assignWaitingWork(
   tx: Transaction<Database>,
   now: Date,
   reason: StartReason,
-): Promise<Assigned[]> {
+): Promise<Pairing> {
   const assigned: Assigned[] = []
+  const started = new Map<number, TaskRow>()
   const at = toDbTime(now)
 
   while (assigned.length < MAX_ASSIGNMENTS_PER_TRANSACTION) {
@@ -59,9 +67,16 @@ export async function assignWaitingWork(
       reason,
       waitMs: now.getTime() - fromDbTime(task.created_at).getTime(),
     })
+    // The row as the updates left it, so callers answer without reading it again.
+    started.set(task.id, {
+      ...task,
+      status: 'IN_PROGRESS',
+      assigned_person_id: person.id,
+      assigned_at: at,
+    })
   }
 
-  return assigned
+  return { assigned, started }
 }
 
 /** Tries after a round that paired nobody although both sides were there; see followUp. */
@@ -85,7 +100,9 @@ export async function followUp(
   const assigned: Assigned[] = []
   let idleTries = 0
   while (await store.hasWaitingWork()) {
-    const round = await store.transaction((tx) => assignWaitingWork(store, tx, clock(), reason))
+    const { assigned: round } = await store.transaction((tx) =>
+      assignWaitingWork(store, tx, clock(), reason),
+    )
     assigned.push(...round)
     if (round.length > 0) {
       idleTries = 0

@@ -80,7 +80,7 @@ export class TaskQueries {
       .claimSkippingLocked(
         tx
           .selectFrom('qc_task')
-          .select(['id', 'created_at'])
+          .selectAll()
           .where('status', '=', 'PENDING')
           .orderBy('created_at')
           .orderBy('id')
