@@ -2,6 +2,7 @@
 // nginx. Each instance writes its log to a file the checks read afterwards.
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { CONFIG_VARIABLES } from '../src/config.js'
 import { type Endpoint, endpoint } from './http.js'
 import { Nginx } from './nginx.js'
 import { freePort } from './ports.js'
@@ -9,22 +10,6 @@ import { type ExitStatus, OwnedProcess } from './processes.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const STARTUP_TIMEOUT_MS = 20_000
-
-/** Settings the service reads; the runner's own values must not leak into a child. */
-const SERVICE_VARIABLES = [
-  'HOST',
-  'PORT',
-  'DATABASE_URL',
-  'DB_POOL_SIZE',
-  'DB_LOCK_WAIT_TIMEOUT_S',
-  'SWEEP_INTERVAL_MS',
-  'HEARTBEAT_TIMEOUT_S',
-  'IDEMPOTENCY_KEY_TTL_S',
-  'BODY_LIMIT_BYTES',
-  'CORS_ORIGINS',
-  'LOG_LEVEL',
-  'NODE_TEST_CONTEXT',
-]
 
 export interface InstanceOptions {
   name: string
@@ -77,7 +62,8 @@ export class ServiceInstance {
   async launch(): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`)
     const env: NodeJS.ProcessEnv = { ...process.env }
-    for (const name of SERVICE_VARIABLES) delete env[name]
+    // The runner's own settings must not leak into a child.
+    for (const name of CONFIG_VARIABLES) delete env[name]
     const child = OwnedProcess.spawn(
       this.name,
       process.execPath,

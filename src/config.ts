@@ -30,6 +30,9 @@ const ConfigSchema = Type.Object({
 
 type RawConfig = Static<typeof ConfigSchema>
 
+/** Every environment variable the service reads, for tools that start it as a child. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigSchema.properties)
+
 export interface Config {
   readonly host: string
   readonly port: number

@@ -3,31 +3,17 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { freePort } from '../../chaos/ports.js'
+import { CONFIG_VARIABLES } from '../../src/config.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 export const STARTUP_TIMEOUT_MS = 15_000
-
-/** Settings the service reads; the runner's own values must not leak into a child. */
-const SERVICE_VARIABLES = [
-  'HOST',
-  'PORT',
-  'DATABASE_URL',
-  'DB_POOL_SIZE',
-  'DB_LOCK_WAIT_TIMEOUT_S',
-  'DB_STARTUP_TIMEOUT_S',
-  'SWEEP_INTERVAL_MS',
-  'HEARTBEAT_TIMEOUT_S',
-  'IDEMPOTENCY_KEY_TTL_S',
-  'BODY_LIMIT_BYTES',
-  'CORS_ORIGINS',
-  'LOG_LEVEL',
-]
 
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env }
   // node --test marks its children with this; a child that is not a test file must not see it.
   delete base.NODE_TEST_CONTEXT
-  for (const name of SERVICE_VARIABLES) delete base[name]
+  // The runner's own settings must not leak into a child.
+  for (const name of CONFIG_VARIABLES) delete base[name]
 
   return { ...base, ...env }
 }
