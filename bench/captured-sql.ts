@@ -20,6 +20,7 @@ import { AssignmentQueries } from '../src/store/assignments.js'
 import type { StoreDialect } from '../src/store/dialect.js'
 import { mysqlDialect } from '../src/store/dialects/mysql.js'
 import { sqliteDialect } from '../src/store/dialects/sqlite.js'
+import { EventQueries } from '../src/store/events.js'
 import { PersonQueries } from '../src/store/persons.js'
 import type { Database } from '../src/store/schema.js'
 import { TaskQueries } from '../src/store/tasks.js'
@@ -126,6 +127,9 @@ function toSlot(value: unknown): { slot: Slot } | { value: unknown } {
   return slot ? { slot } : { value }
 }
 
+/** Any actor: the SQL is the same for all. */
+const ACTOR = 'person:1'
+
 /**
  * What the service runs for one completion that hands the same inspector the next task,
  * in its order (AssignmentService.completeTask, then one round of assignWaitingWork).
@@ -136,21 +140,47 @@ export function completionTemplates(kind: StoreKind): Promise<Template[]> {
   const persons = new PersonQueries(dialect)
   const assignments = new AssignmentQueries()
   const { task, person, nextTask, nextPerson, now } = SENTINEL
-  const opening = { taskId: nextTask, personId: nextPerson, now, reason: 'COMPLETION' as const }
+  const opening = {
+    taskId: nextTask,
+    personId: nextPerson,
+    now,
+    reason: 'COMPLETION' as const,
+    actor: ACTOR,
+  }
 
   return capture(kind, [
     ['find task', (tx) => tasks.find(tx, task)],
     ['lock person', (tx) => persons.lock(tx, person)],
     ['lock task', (tx) => tasks.lock(tx, task)],
     ['mark done', (tx) => tasks.markDone(tx, task, now)],
-    ['close assignment', (tx) => assignments.close(tx, task, now, 'COMPLETED')],
+    ['close assignment', (tx) => assignments.close(tx, task, now, 'COMPLETED', ACTOR)],
     ['free person', (tx) => persons.markFree(tx, person, now)],
     ['claim person', (tx) => persons.claimLongestFree(tx)],
     ['claim task', (tx) => tasks.claimOldestPending(tx)],
     ['mark in progress', (tx) => tasks.markInProgress(tx, nextTask, nextPerson, now)],
     ['mark busy', (tx) => persons.markBusy(tx, nextPerson)],
     ['open assignment', (tx) => assignments.open(tx, opening)],
+    // The audit trail: the completion and the new assignment, in one insert.
+    [
+      'record events',
+      (tx) =>
+        new EventQueries().append(tx, [
+          eventRow('task_completed', task, person, null),
+          eventRow('task_assigned', nextTask, nextPerson, 'COMPLETION'),
+        ]),
+    ],
   ])
+}
+
+function eventRow(type: string, taskId: number, personId: number, detail: string | null) {
+  return {
+    occurred_at: SENTINEL.now,
+    type,
+    actor: ACTOR,
+    task_id: taskId,
+    person_id: personId,
+    detail,
+  }
 }
 
 /** The two claims that pick the next inspector and the next task. */

@@ -73,6 +73,7 @@ async function completion(
   await one('mark in progress')
   await one('mark busy')
   await exec(step('open assignment'), values)
+  await exec(step('record events'), values)
 
   return values.nextPerson === inspector.personId ? Number(task.id) : null
 }

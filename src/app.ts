@@ -1,17 +1,24 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Config } from './config.js'
+import { ApiKeys } from './domain/access/api-keys.js'
+import { Credentials } from './domain/access/credentials.js'
+import { SignIn } from './domain/access/sign-in.js'
 import { AssignmentService } from './domain/assignment-service.js'
-import type { DomainEventListener } from './domain/events.js'
+import type { DomainEvent, DomainEventListener } from './domain/events.js'
 import { ReadModel } from './domain/read-model.js'
+import { Roster } from './domain/roster.js'
+import { documentAccess, PUBLIC, registerAccessControl } from './http/access.js'
 import { registerLenientJsonParser } from './http/content-type.js'
 import { registerProblemHandlers, sendProblem } from './http/problem.js'
-import { assignmentRoutes } from './http/routes/assignments.js'
+import { apiKeyRoutes } from './http/routes/api-keys.js'
+import { historyRoutes } from './http/routes/assignments.js'
 import { operationsRoutes } from './http/routes/operations.js'
 import { personRoutes } from './http/routes/persons.js'
 import { presenceRoutes } from './http/routes/presence.js'
@@ -38,6 +45,7 @@ export interface AppOptions {
 export interface App {
   server: FastifyInstance
   service: AssignmentService
+  apiKeys: ApiKeys
   sweeper: Sweeper
   metrics: ServiceMetrics
 }
@@ -73,9 +81,17 @@ function markOptionalBodies<T>(document: T): T {
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store } = options
   const server = Fastify({
-    logger: options.logger === false ? false : { level: config.logLevel },
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            // Secrets never reach the log, even from a debug line that logs a request.
+            redact: ['req.headers.authorization', '*.pin', '*.token', '*.key'],
+          },
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestId,
+    trustProxy: config.trustProxy,
     // Per-request lines go out at debug (below); info stays for what an operator acts on.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
@@ -92,21 +108,43 @@ export async function buildApp(options: AppOptions): Promise<App> {
     server.log.warn({ err: error }, 'metrics could not read the database'),
   )
   const log = eventLogger(server.log)
+  const clock = options.clock ?? (() => new Date())
+  const publish = (event: DomainEvent) => {
+    metrics.record(event)
+    log(event)
+    options.onEvent?.(event)
+  }
   const service = new AssignmentService(store, {
-    publish: (event) => {
-      metrics.record(event)
-      log(event)
-      options.onEvent?.(event)
-    },
-    clock: options.clock,
+    publish,
+    clock,
     reportError: (error, context) => server.log.warn({ err: error }, context),
   })
+  const roster = new Roster(store, publish, clock)
+  const apiKeys = new ApiKeys(store, clock)
+  const credentials = new Credentials(store, {
+    adminApiKey: config.adminApiKey,
+    sessionTtlS: config.sessionTtlS,
+    clock,
+  })
+  const signIn = new SignIn(
+    store,
+    {
+      maxFailuresPerPerson: config.signInMaxFailures,
+      maxFailuresPerAddress: config.signInMaxFailures * 4,
+      lockoutS: config.signInLockoutS,
+      baseDelayMs: 250,
+      maxDelayMs: 4000,
+    },
+    clock,
+    (outcome) => metrics.signInAttempts.inc({ outcome }),
+  )
   const sweeper = new Sweeper(
     service,
     {
       intervalMs: config.sweepIntervalMs,
       heartbeatTimeoutS: config.heartbeatTimeoutS,
       idempotencyKeyTtlS: config.idempotencyKeyTtlS,
+      forgetExpired: () => signIn.forgetExpired(),
     },
     server.log.child({ component: 'sweeper' }),
     (seconds) => metrics.sweepSeconds.observe(seconds),
@@ -116,6 +154,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerLenientJsonParser(server)
   registerProblemHandlers(server, (error) => store.classifyFailure(error))
   server.addSchema(Problem)
+  server.addHook('onRoute', documentAccess)
+  if (!config.authEnabled) {
+    server.log.warn('AUTH=off: every request acts as an admin; for experiments on loopback only')
+  }
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
@@ -152,6 +194,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
         : document.swaggerObject,
     openapi: {
       openapi: '3.1.0',
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (qck_…) or an inspector session token (qcs_…).',
+          },
+        },
+      },
       info: {
         title: 'qc-assign',
         version: '0.1.0',
@@ -161,14 +212,39 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
     },
   })
-  await server.register(swaggerUi, { routePrefix: '/docs' })
-  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger())
+  // The documentation is public: its plugin's routes are marked so as they are added.
+  let docsCsp = { script: [] as string[], style: [] as string[] }
+  await server.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: PUBLIC }
+    })
+    await docs.register(swaggerUi, { routePrefix: '/docs' })
+    docsCsp = docs.swaggerCSP
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger())
+  })
+  await server.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        // What the /docs page needs, and nothing from elsewhere.
+        scriptSrc: ["'self'", ...docsCsp.script],
+        styleSrc: ["'self'", ...docsCsp.style],
+        imgSrc: ["'self'", 'data:'],
+        // Served over plain HTTP on a factory network too; do not force https.
+        upgradeInsecureRequests: null,
+      },
+    },
+  })
+
+  // After CORS and helmet, so preflights are answered and refusals carry security headers.
+  registerAccessControl(server, { enabled: config.authEnabled, credentials })
 
   const reads = new ReadModel(store)
-  await server.register(personRoutes, { service, reads })
-  await server.register(presenceRoutes, { service, reads })
-  await server.register(taskRoutes, { service, reads })
-  await server.register(assignmentRoutes, { service, reads })
+  const deps = { service, reads, roster, credentials, signIn, apiKeys }
+  await server.register(personRoutes, deps)
+  await server.register(presenceRoutes, deps)
+  await server.register(taskRoutes, deps)
+  await server.register(historyRoutes, deps)
+  await server.register(apiKeyRoutes, deps)
   await server.register(operationsRoutes, { store, metrics })
 
   if (options.startSweeper !== false) {
@@ -180,5 +256,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await store.close()
   })
 
-  return { server, service, sweeper, metrics }
+  return { server, service, apiKeys, sweeper, metrics }
 }

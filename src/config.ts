@@ -21,6 +21,12 @@ const ConfigSchema = Type.Object({
   IDEMPOTENCY_KEY_TTL_S: Type.Integer({ default: 86_400, minimum: 60, maximum: 2_592_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }),
   CORS_ORIGINS: Type.String({ default: '' }),
+  AUTH: Type.Unsafe<'on' | 'off'>({ type: 'string', enum: ['on', 'off'], default: 'on' }),
+  ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 32, maxLength: 200 })),
+  SESSION_TTL_S: Type.Integer({ default: 43_200, minimum: 60, maximum: 2_592_000 }),
+  SIGN_IN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000 }),
+  SIGN_IN_LOCKOUT_S: Type.Integer({ default: 900, minimum: 1, maximum: 86_400 }),
+  TRUST_PROXY: Type.String({ default: '' }),
   LOG_LEVEL: Type.Unsafe<string>({
     type: 'string',
     enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -49,6 +55,17 @@ export interface Config {
   readonly bodyLimitBytes: number
   /** Empty: CORS stays off. */
   readonly corsOrigins: readonly string[]
+  /** Off only for experiments on loopback; see loadConfig. */
+  readonly authEnabled: boolean
+  /** Admin without being stored, so a new installation has a first credential. */
+  readonly adminApiKey: string | null
+  /** How long an inspector's sign-in lasts unless they log out first. */
+  readonly sessionTtlS: number
+  /** Failed sign-ins per person before refusal; an address may fail four times as often. */
+  readonly signInMaxFailures: number
+  readonly signInLockoutS: number
+  /** Fastify's trustProxy: false, true, or the proxies' addresses; decides the client address. */
+  readonly trustProxy: boolean | string
   readonly logLevel: string
 }
 
@@ -61,7 +78,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let raw: RawConfig
   try {
     // env-schema strips unknown keys from the object it is given, so hand it a copy.
-    raw = envSchema<RawConfig>({ schema: ConfigSchema, data: { ...env }, env: false })
+    const data = { ...env }
+    // An empty variable (as compose files and CI often leave them) means unset.
+    if (data.ADMIN_API_KEY === '') delete data.ADMIN_API_KEY
+    raw = envSchema<RawConfig>({ schema: ConfigSchema, data, env: false })
   } catch (error) {
     throw new ConfigError(describeEnvError(error, env))
   }
@@ -83,8 +103,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean),
     ),
     logLevel: raw.LOG_LEVEL,
+    authEnabled: authEnabled(raw),
+    adminApiKey: raw.ADMIN_API_KEY ?? null,
+    sessionTtlS: raw.SESSION_TTL_S,
+    signInMaxFailures: raw.SIGN_IN_MAX_FAILURES,
+    signInLockoutS: raw.SIGN_IN_LOCKOUT_S,
+    trustProxy: raw.TRUST_PROXY === '' ? false : raw.TRUST_PROXY === 'true' || raw.TRUST_PROXY,
   })
 }
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/
+
+/** Turning authentication off is for a laptop: refused wherever others could connect. */
+function authEnabled(raw: RawConfig): boolean {
+  if (raw.AUTH === 'on') return true
+  if (!LOOPBACK.test(raw.HOST)) {
+    throw new ConfigError(
+      `invalid configuration: AUTH=off is refused while HOST=${raw.HOST} listens beyond this ` +
+        'machine; use HOST=127.0.0.1 for experiments, or keep AUTH=on',
+    )
+  }
+
+  return false
+}
+
+const SECRET_VARIABLES = new Set(['ADMIN_API_KEY'])
 
 interface AjvIssue {
   instancePath?: string
@@ -106,8 +149,12 @@ function describeEnvError(error: unknown, env: NodeJS.ProcessEnv): string {
 
   const allowed = issue?.params?.allowedValues
   const rule = allowed ? `must be one of ${allowed.join(', ')}` : issue?.message
+  // A secret is described, never echoed.
+  const got = SECRET_VARIABLES.has(name)
+    ? `a value of ${env[name]?.length ?? 0} characters`
+    : JSON.stringify(env[name])
 
-  return `invalid configuration: ${name} ${rule}; got ${JSON.stringify(env[name])}`
+  return `invalid configuration: ${name} ${rule}; got ${got}`
 }
 
 /** A URL's password never reaches a log or a terminal. */

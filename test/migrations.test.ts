@@ -34,13 +34,22 @@ forEachStore('migrations', (t) => {
       )
       const now = toDbTime(new Date())
 
-      const personId = await first.persons.insert(first.db, 'Ann', now)
-      const taskId = await second.tasks.insert(second.db, 'Inspect batch #1', now)
+      const personId = await first.persons.insert(first.db, {
+        name: 'Ann',
+        now,
+        badgeCode: null,
+        pinHash: null,
+      })
+      const taskId = await second.tasks.insert(second.db, {
+        description: 'Inspect batch #1',
+        now,
+        createdBy: 'test',
+      })
       await first.transaction(async (tx) => {
         await first.persons.markLoggedIn(tx, personId, now)
         await first.tasks.markInProgress(tx, taskId, personId, now)
         await first.persons.markBusy(tx, personId)
-        await first.assignments.open(tx, { taskId, personId, now, reason: 'LOGIN' })
+        await first.assignments.open(tx, { taskId, personId, now, reason: 'LOGIN', actor: 'test' })
       })
 
       const person = await second.persons.find(second.db, personId)

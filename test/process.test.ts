@@ -6,6 +6,7 @@ import { createConnection as connectTcp, createServer, type Socket } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { ADMIN_AUTH } from './support/credentials.js'
 import { freePort, runToExit, ServiceProcess } from './support/service-process.js'
 import { MARIADB_SKIP, TestDatabase } from './support/stores.js'
 
@@ -192,7 +193,7 @@ describe('a database that is not there yet', { skip: MARIADB_SKIP, timeout: 60_0
     try {
       const created = await fetch(`${service.baseUrl}/persons`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ADMIN_AUTH },
         body: JSON.stringify({ name: 'Ann' }),
       })
 

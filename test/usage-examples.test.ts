@@ -1,20 +1,21 @@
-// The original design's usage examples, run with curl against the real server, exactly as the
-// design writes them (only the port differs): `-d` without a Content-Type, a trailing slash on
-// /tasks/, and task 5 completed by its id.
+// The original design's usage examples, run with curl against the real server as the README
+// writes them: the design's lines (`-d` without a Content-Type, a trailing slash on /tasks/,
+// task 5 completed by its id) plus the API key header, with a key made by `npm run keys`.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
-import { ServiceProcess } from './support/service-process.js'
+import { runToExit, ServiceProcess } from './support/service-process.js'
 import { MARIADB_SKIP, type StoreName, TestDatabase } from './support/stores.js'
 
-/** Copied from the design's "Usage Examples" section, character for character. */
+/** As in the README's "Usage examples", character for character. */
+const AUTH = '-H "Authorization: Bearer $QC_KEY"'
 const EXAMPLES = {
-  login: `curl -X POST http://localhost:8000/login -d '{"person_id":1}'`,
-  createTask: `curl -X POST http://localhost:8000/tasks/ -d '{"description":"Inspect batch #123"}'`,
-  completeTask: 'curl -X POST http://localhost:8000/tasks/5/complete',
-  availablePersons: 'curl http://localhost:8000/persons/available',
-  pendingTasks: 'curl http://localhost:8000/tasks/pending',
+  login: `curl -X POST http://localhost:8000/login ${AUTH} -d '{"person_id":1}'`,
+  createTask: `curl -X POST http://localhost:8000/tasks/ ${AUTH} -d '{"description":"Inspect batch #123"}'`,
+  completeTask: `curl -X POST http://localhost:8000/tasks/5/complete ${AUTH}`,
+  availablePersons: `curl http://localhost:8000/persons/available ${AUTH}`,
+  pendingTasks: `curl http://localhost:8000/tasks/pending ${AUTH}`,
 }
 
 interface Task {
@@ -42,13 +43,20 @@ interface CurlReply {
   body: unknown
 }
 
-/** The words of a shell line that quotes only with single quotes, as the examples do. */
-function shellWords(line: string): string[] {
-  if (/["\\$`]/.test(line.replace(/'[^']*'/g, ''))) {
-    throw new Error(`shellWords() only understands single quotes: ${line}`)
+/**
+ * The words of a shell line as the examples write them: single quotes kept literal, double
+ * quotes with $QC_KEY as their only expansion.
+ */
+function shellWords(line: string, key: string): string[] {
+  const outside = line.replace(/'[^']*'|"[^"]*"/g, '')
+  const doubleQuoted = [...line.matchAll(/"([^"]*)"/g)].map((match) => match[1] ?? '')
+  if (/["\\$`]/.test(outside) || doubleQuoted.some((text) => /[\\`]|\$(?!QC_KEY)/.test(text))) {
+    throw new Error(`shellWords() does not understand this line: ${line}`)
   }
 
-  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2] ?? '')
+  return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((match) =>
+    match[1] !== undefined ? match[1] : (match[2] ?? match[3] ?? '').replaceAll('$QC_KEY', key),
+  )
 }
 
 const execFileAsync = promisify(execFile)
@@ -58,8 +66,9 @@ const execFileAsync = promisify(execFile)
 const OBSERVE = ['--silent', '--show-error', '--max-time', '10']
 const WRITE_OUT = ['--write-out', '\\n%{http_code}\\n%{content_type}']
 
-async function curl(example: string, port: number): Promise<CurlReply> {
-  const [command, ...args] = shellWords(example.replace('localhost:8000', `localhost:${port}`))
+async function curl(example: string, port: number, key: string): Promise<CurlReply> {
+  const line = example.replace('localhost:8000', `localhost:${port}`)
+  const [command, ...args] = shellWords(line, key)
   assert.equal(command, 'curl')
   const { stdout } = await execFileAsync('curl', [...args, ...OBSERVE, ...WRITE_OUT], {
     timeout: 15_000,
@@ -89,11 +98,15 @@ for (const kind of ['sqlite', 'mariadb'] as const) {
       if (!service) throw new Error('the service starts in before()')
       return service.port
     }
-    const run = (example: string) => curl(example, port())
+    let key = ''
+    const run = (example: string) => curl(example, port(), key)
     const post = async <T>(path: string, body?: unknown) => {
       const response = await fetch(`http://127.0.0.1:${port()}${path}`, {
         method: 'POST',
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       })
@@ -103,7 +116,19 @@ for (const kind of ['sqlite', 'mariadb'] as const) {
 
     before(async () => {
       database = await TestDatabase.create(kind)
-      service = await ServiceProcess.start({ DATABASE_URL: database.url })
+      // The README's first step: an admin key from the command line, shown once.
+      const made = await runToExit('src/cli/keys.ts', { DATABASE_URL: database.url }, [
+        'create',
+        '--role',
+        'admin',
+        '--name',
+        'readme',
+      ])
+      assert.equal(made.code, 0, made.stderr)
+      key = made.stdout.trim().split('\n').at(-1) ?? ''
+      assert.match(key, /^qck_[\w-]{43}$/)
+      // No ADMIN_API_KEY: the examples must work with the stored key alone.
+      service = await ServiceProcess.start({ DATABASE_URL: database.url, ADMIN_API_KEY: '' })
 
       // The examples log in person 1, so a fresh database gets one inspector first.
       const created = await post<Person>('/persons', { name: 'Ann' })

@@ -1,14 +1,10 @@
 import { ConfigError, loadConfig } from '../config.js'
-import { Store } from '../store/store.js'
+import { openStore } from './open-store.js'
 
 /** `npm run migrate`: brings the schema up to date and exits. */
 async function main(): Promise<void> {
   const config = loadConfig()
-  const store = Store.open({
-    url: config.databaseUrl,
-    poolSize: 1,
-    lockWaitTimeoutS: config.dbLockWaitTimeoutS,
-  })
+  const store = openStore(config)
   try {
     const { applied } = await store.migrate()
     const what = applied.length > 0 ? `applied ${applied.join(', ')}` : 'nothing to apply'

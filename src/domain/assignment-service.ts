@@ -5,7 +5,8 @@ import type { Database, EndReason } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { fromDbTime, toDbTime } from '../store/time.js'
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
-import type { DomainEvent, DomainEventListener } from './events.js'
+import { recordEvents } from './event-record.js'
+import { type Actor, type DomainEvent, type DomainEventListener, SYSTEM_ACTOR } from './events.js'
 import { type Assigned, assignWaitingWork, followUp } from './matching.js'
 import { type Person, personFromRow, type Task, taskFromRow } from './model.js'
 import { holderOrRefuse, keyReused, personNotFound, refuseBrokenText } from './refusals.js'
@@ -28,6 +29,13 @@ export interface CompletionResult {
   next_task: Task | null
   /** True when this inspector had already completed the task: a retry, answered again. */
   already_completed: boolean
+}
+
+export interface ReleaseResult {
+  /** The task, back in the queue or already with the next inspector. */
+  released: Task
+  /** The task the former holder was given next, if any. */
+  next_task: Task | null
 }
 
 export interface CreatedTask {
@@ -62,35 +70,22 @@ export class AssignmentService {
     this.reportError = options.reportError ?? (() => {})
   }
 
-  async createPerson(name: string): Promise<Person> {
-    refuseBrokenText('name', name)
-    const trimmed = name.trim()
-    // Counted in characters (code points), as MySQL's VARCHAR(100) counts them.
-    const characters = [...trimmed].length
-    if (characters === 0 || characters > 100) {
-      throw new InvalidInputError(
-        'BAD_NAME',
-        'name must have 1 to 100 characters besides surrounding spaces.',
-      )
-    }
-    const id = await this.store.persons.insert(this.store.db, trimmed, toDbTime(this.clock()))
-
-    return this.person(this.store.db, id)
-  }
-
   /**
    * Creates a task and assigns it at once if someone is free. With an idempotency key, a
    * retry of the same request returns the task the first one created (`replayed`), and the
    * same key with another description is refused.
    */
-  async createTask(description: string, idempotencyKey?: string): Promise<CreatedTask> {
+  async createTask(
+    description: string,
+    idempotencyKey: string | undefined,
+    actor: Actor,
+  ): Promise<CreatedTask> {
     refuseBrokenText('description', description)
     if (description.trim().length === 0) {
       throw new InvalidInputError('BLANK_DESCRIPTION', 'description must not be blank.')
     }
     const digest = createHash('sha256').update(description).digest('hex')
-    const outcome = await this.store.transaction(async (tx) => {
-      const now = this.clock()
+    const outcome = await this.commit(async (tx, now) => {
       if (idempotencyKey !== undefined) {
         const earlier = await this.store.idempotencyKeys.find(tx, idempotencyKey)
         if (earlier) {
@@ -100,25 +95,26 @@ export class AssignmentService {
           return { task, replayed: true, events: [] as DomainEvent[] }
         }
       }
-      const id = await this.store.tasks.insert(tx, description, toDbTime(now))
+      const at = toDbTime(now)
+      const id = await this.store.tasks.insert(tx, { description, now: at, createdBy: actor })
       if (idempotencyKey !== undefined) {
-        const entry = { key: idempotencyKey, digest, taskId: id, now: toDbTime(now) }
+        const entry = { key: idempotencyKey, digest, taskId: id, now: at }
         await this.store.idempotencyKeys.remember(tx, entry)
       }
-      const { assigned, started } = await assignWaitingWork(this.store, tx, now, 'TASK_CREATED')
-      const events: DomainEvent[] = [{ type: 'task_created', taskId: id }, ...assigned]
-      const row = started.get(id)
+      const pairing = await assignWaitingWork(this.store, tx, now, 'TASK_CREATED', actor)
+      const events: DomainEvent[] = [{ type: 'task_created', taskId: id, actor }]
+      events.push(...pairing.assigned)
+      const row = pairing.started.get(id)
       const task = row ? taskFromRow(row) : await this.task(tx, id)
 
       return { task, replayed: false, events }
     })
-    this.publishAll(outcome.events)
 
     const { task, replayed } = outcome
     if (task.status !== 'PENDING' || replayed) return { task, replayed }
 
     return this.afterCommit({ task, replayed }, async () => {
-      const late = await this.followUp('TASK_CREATED')
+      const late = await this.followUp('TASK_CREATED', actor)
       const assignedLate = late.some((a) => a.taskId === task.id)
 
       return { task: assignedLate ? await this.task(this.store.db, task.id) : task, replayed }
@@ -133,27 +129,25 @@ export class AssignmentService {
   }
 
   /** Logs the person in and gives them the oldest pending task. Logging in twice is harmless. */
-  async login(personId: number): Promise<LoginResult> {
-    const outcome = await this.store.transaction(async (tx) => {
-      const now = this.clock()
+  async login(personId: number, actor: Actor): Promise<LoginResult> {
+    const outcome = await this.commit(async (tx, now) => {
       const person = await this.lockPerson(tx, personId)
       const events: DomainEvent[] = []
       if (person.is_logged_in) {
         await this.store.persons.refreshHeartbeat(tx, personId, toDbTime(now))
       } else {
         await this.store.persons.markLoggedIn(tx, personId, toDbTime(now))
-        events.push({ type: 'person_logged_in', personId })
-        events.push(...(await assignWaitingWork(this.store, tx, now, 'LOGIN')).assigned)
+        events.push({ type: 'person_logged_in', personId, actor })
+        events.push(...(await assignWaitingWork(this.store, tx, now, 'LOGIN', actor)).assigned)
       }
 
       return { result: await this.presence(tx, personId), events }
     })
-    this.publishAll(outcome.events)
 
     if (outcome.result.person.state !== 'free') return outcome.result
 
     return this.afterCommit(outcome.result, async () => {
-      const late = await this.followUp('LOGIN')
+      const late = await this.followUp('LOGIN', actor)
 
       return late.some((a) => a.personId === personId)
         ? this.presence(this.store.db, personId)
@@ -161,27 +155,29 @@ export class AssignmentService {
     })
   }
 
-  /** Logs the person out; their task goes back to the queue at its original place. */
-  async logout(personId: number): Promise<LogoutResult> {
-    const outcome = await this.store.transaction(async (tx) => {
-      const now = this.clock()
+  /**
+   * Logs the person out and ends their sessions; their task goes back to the queue at its
+   * original place.
+   */
+  async logout(personId: number, actor: Actor): Promise<LogoutResult> {
+    const outcome = await this.commit(async (tx, now) => {
       const person = await this.lockPerson(tx, personId)
+      await this.store.sessions.revokeAllOf(tx, personId, toDbTime(now))
       if (!person.is_logged_in) {
         return { person: await this.person(tx, personId), released: null, events: [] }
       }
-      const { releasedId, events } = await this.signOff(tx, personId, now, 'LOGOUT')
+      const { releasedId, events } = await this.signOff(tx, personId, now, 'LOGOUT', actor)
       const released = releasedId === null ? null : await this.task(tx, releasedId)
 
       return { person: await this.person(tx, personId), released, events }
     })
-    this.publishAll(outcome.events)
 
     const { person, released } = outcome
     const result = { person, released_task: released }
     if (released?.status !== 'PENDING') return result
 
     return this.afterCommit(result, async () => {
-      await this.followUp('RELEASE')
+      await this.followUp('RELEASE', actor)
 
       return { person, released_task: await this.task(this.store.db, released.id) }
     })
@@ -211,9 +207,12 @@ export class AssignmentService {
    * `byPersonId`, when given, must be the task's holder; a retry by the inspector who already
    * completed it is answered again (`already_completed`) instead of refused.
    */
-  async completeTask(taskId: number, byPersonId?: number): Promise<CompletionResult> {
-    const outcome = await this.store.transaction(async (tx) => {
-      const now = this.clock()
+  async completeTask(
+    taskId: number,
+    byPersonId: number | undefined,
+    actor: Actor,
+  ): Promise<CompletionResult> {
+    const outcome = await this.commit(async (tx, now) => {
       const seen = await this.store.tasks.find(tx, taskId)
       const personId = holderOrRefuse(taskId, seen, byPersonId)
       if (seen?.status === 'DONE') {
@@ -221,47 +220,124 @@ export class AssignmentService {
 
         return { personId, completed: taskFromRow(seen), next, repeat: true, events: [] }
       }
-      // Person before task, the service-wide lock order; then make sure nothing moved.
-      await this.store.persons.lock(tx, personId)
-      const task = await this.store.tasks.lock(tx, taskId)
-      if (task?.status !== 'IN_PROGRESS' || task.assigned_person_id !== personId) {
-        throw new LostRaceError(`task ${taskId} changed while its inspector was being locked`)
-      }
-
-      await this.store.tasks.markDone(tx, taskId, toDbTime(now))
-      await this.store.assignments.close(tx, taskId, toDbTime(now), 'COMPLETED')
-      await this.store.persons.markFree(tx, personId, toDbTime(now))
-      const { assigned, started } = await assignWaitingWork(this.store, tx, now, 'COMPLETION')
-      const nextId = assigned.find((a) => a.personId === personId)?.taskId
-      const nextRow = nextId === undefined ? undefined : started.get(nextId)
+      const task = await this.lockHolderAndTask(tx, taskId, personId)
+      const at = toDbTime(now)
+      await this.store.tasks.markDone(tx, taskId, at)
+      await this.store.assignments.close(tx, taskId, at, 'COMPLETED', actor)
+      await this.store.persons.markFree(tx, personId, at)
+      const pairing = await assignWaitingWork(this.store, tx, now, 'COMPLETION', actor)
+      const nextId = pairing.assigned.find((a) => a.personId === personId)?.taskId
+      const nextRow = nextId === undefined ? undefined : pairing.started.get(nextId)
       const workMs = task.assigned_at ? now.getTime() - fromDbTime(task.assigned_at).getTime() : 0
       const events: DomainEvent[] = [
-        { type: 'task_completed', taskId, personId, workMs },
-        ...assigned,
+        { type: 'task_completed', taskId, personId, workMs, actor },
+        ...pairing.assigned,
       ]
 
       return {
         personId,
         // Built from the locked row and what was written: no second read on the hot path.
-        completed: taskFromRow({ ...task, status: 'DONE', completed_at: toDbTime(now) }),
+        completed: taskFromRow({ ...task, status: 'DONE', completed_at: at }),
         next: nextRow ? taskFromRow(nextRow) : null,
         repeat: false,
         events,
       }
     })
-    this.publishAll(outcome.events)
 
     const { completed, next, repeat } = outcome
     const result = { completed, next_task: next, already_completed: repeat }
     if (next || repeat) return result
 
     return this.afterCommit(result, async () => {
-      const late = await this.followUp('COMPLETION')
-      const nextId = late.find((a) => a.personId === outcome.personId)?.taskId
-      const nextTask = nextId === undefined ? null : await this.task(this.store.db, nextId)
+      const nextTask = await this.nextTaskAfterFollowUp('COMPLETION', actor, outcome.personId)
 
       return { ...result, next_task: nextTask }
     })
+  }
+
+  /**
+   * Takes a task in progress back from its inspector and returns it to the queue at its
+   * original place. Another free inspector gets it first; the former holder stays logged in
+   * and joins the back of the free line, so they get it back only if nobody else is free.
+   * `byPersonId`, when given, must be the holder.
+   */
+  async releaseTask(
+    taskId: number,
+    byPersonId: number | undefined,
+    actor: Actor,
+  ): Promise<ReleaseResult> {
+    const outcome = await this.commit(async (tx, now) => {
+      const seen = await this.store.tasks.find(tx, taskId)
+      const personId = holderOrRefuse(taskId, seen, byPersonId, 'released')
+      const at = toDbTime(now)
+      await this.lockHolderAndTask(tx, taskId, personId)
+      await this.store.assignments.close(tx, taskId, at, 'RELEASED', actor)
+      await this.store.tasks.requeue(tx, taskId)
+      const events: DomainEvent[] = [
+        { type: 'task_released', taskId, personId, reason: 'RELEASED', actor },
+      ]
+      // While the holder is still marked busy, so the task goes to somebody else first.
+      const others = await assignWaitingWork(this.store, tx, now, 'RELEASE', actor)
+      await this.store.persons.markFree(tx, personId, at)
+      const own = await assignWaitingWork(this.store, tx, now, 'RELEASE', actor)
+      events.push(...others.assigned, ...own.assigned)
+      const nextId = own.assigned.find((a) => a.personId === personId)?.taskId
+      const next = nextId === undefined ? null : await this.task(tx, nextId)
+
+      return { personId, released: await this.task(tx, taskId), next, events }
+    })
+
+    const result = { released: outcome.released, next_task: outcome.next }
+    if (outcome.next) return result
+
+    return this.afterCommit(result, async () => {
+      const nextTask = await this.nextTaskAfterFollowUp('RELEASE', actor, outcome.personId)
+
+      return { released: await this.task(this.store.db, taskId), next_task: nextTask }
+    })
+  }
+
+  /**
+   * Withdraws a task that is pending or in progress. Its inspector, if it had one, is free
+   * again and gets the next task in the same transaction. Cancelling twice is harmless.
+   */
+  async cancelTask(taskId: number, actor: Actor): Promise<Task> {
+    const outcome = await this.commit(async (tx, now) => {
+      const seen = await this.task(tx, taskId)
+      if (seen.status === 'CANCELLED') return { task: seen, holder: null, events: [] }
+      if (seen.status === 'DONE') {
+        throw new ConflictError(
+          'TASK_ALREADY_DONE',
+          `Task ${taskId} is already DONE; a finished task cannot be cancelled.`,
+        )
+      }
+      const at = toDbTime(now)
+      const holder = seen.status === 'IN_PROGRESS' ? seen.assigned_person_id : null
+      if (holder === null) {
+        const locked = await this.store.tasks.lock(tx, taskId)
+        if (locked?.status !== 'PENDING') throw new LostRaceError(`task ${taskId} moved`)
+      } else {
+        await this.lockHolderAndTask(tx, taskId, holder)
+        await this.store.assignments.close(tx, taskId, at, 'CANCELLED', actor)
+      }
+      await this.store.tasks.markCancelled(tx, taskId, at)
+      const events: DomainEvent[] = [{ type: 'task_cancelled', taskId, personId: holder, actor }]
+      if (holder !== null) {
+        await this.store.persons.markFree(tx, holder, at)
+        events.push(...(await assignWaitingWork(this.store, tx, now, 'RELEASE', actor)).assigned)
+      }
+
+      return { task: await this.task(tx, taskId), holder, events }
+    })
+
+    if (outcome.holder !== null) {
+      await this.afterCommit(null, async () => {
+        await this.followUp('RELEASE', actor)
+        return null
+      })
+    }
+
+    return outcome.task
   }
 
   /**
@@ -273,19 +349,19 @@ export class AssignmentService {
     const silent = await this.store.persons.findSilentSince(this.store.db, cutoff, batchSize)
     let expired = 0
     for (const personId of silent) {
-      const events = await this.store.transaction(async (tx) => {
+      const { events } = await this.commit(async (tx, now) => {
         const person = await this.store.persons.lock(tx, personId)
         // Re-checked under the lock: a heartbeat may have arrived since the scan.
         const stillSilent =
           person?.is_logged_in && person.last_heartbeat !== null && person.last_heartbeat < cutoff
-        if (!stillSilent) return []
+        if (!stillSilent) return { events: [] }
+        await this.store.sessions.revokeAllOf(tx, personId, toDbTime(now))
 
-        return (await this.signOff(tx, personId, this.clock(), 'HEARTBEAT_EXPIRED')).events
+        return this.signOff(tx, personId, now, 'HEARTBEAT_EXPIRED', SYSTEM_ACTOR)
       })
       if (events.length > 0) expired++
-      this.publishAll(events)
     }
-    if (expired > 0) await this.followUp('RELEASE')
+    if (expired > 0) await this.followUp('RELEASE', SYSTEM_ACTOR)
 
     return expired
   }
@@ -294,13 +370,42 @@ export class AssignmentService {
   async assignAllWaiting(): Promise<number> {
     let total = 0
     for (;;) {
-      const { assigned } = await this.store.transaction((tx) =>
-        assignWaitingWork(this.store, tx, this.clock(), 'SWEEP'),
-      )
-      this.publishAll(assigned)
-      total += assigned.length
-      if (assigned.length === 0) return total
+      const { events } = await this.commit(async (tx, now) => ({
+        events: (await assignWaitingWork(this.store, tx, now, 'SWEEP', SYSTEM_ACTOR)).assigned,
+      }))
+      total += events.length
+      if (events.length === 0) return total
     }
+  }
+
+  /**
+   * Runs `work` in a retried transaction with one timestamp, writes the events it returns to
+   * the audit trail in the same transaction, and publishes them once it has committed.
+   */
+  private async commit<T extends { events: DomainEvent[] }>(
+    work: (tx: Transaction<Database>, now: Date) => Promise<T>,
+  ): Promise<T> {
+    const outcome = await this.store.transaction(async (tx) => {
+      const now = this.clock()
+      const result = await work(tx, now)
+      await recordEvents(this.store, tx, result.events, now)
+
+      return result
+    })
+    for (const event of outcome.events) this.publish(event)
+
+    return outcome
+  }
+
+  /** Person before task, the service-wide lock order; then makes sure nothing moved. */
+  private async lockHolderAndTask(tx: Transaction<Database>, taskId: number, personId: number) {
+    await this.store.persons.lock(tx, personId)
+    const task = await this.store.tasks.lock(tx, taskId)
+    if (task?.status !== 'IN_PROGRESS' || task.assigned_person_id !== personId) {
+      throw new LostRaceError(`task ${taskId} changed while its inspector was being locked`)
+    }
+
+    return task
   }
 
   /** Releases the person's task (if any) and logs them out; the caller holds their lock. */
@@ -309,18 +414,21 @@ export class AssignmentService {
     personId: number,
     now: Date,
     reason: EndReason,
+    actor: Actor,
   ): Promise<{ releasedId: number | null; events: DomainEvent[] }> {
     const events: DomainEvent[] = []
     const open = await this.store.assignments.findOpenTaskOf(tx, personId)
     if (open) {
       await this.store.tasks.lock(tx, open.task_id)
-      await this.store.assignments.close(tx, open.task_id, toDbTime(now), reason)
+      await this.store.assignments.close(tx, open.task_id, toDbTime(now), reason, actor)
       await this.store.tasks.requeue(tx, open.task_id)
-      events.push({ type: 'task_released', taskId: open.task_id, personId, reason })
+      events.push({ type: 'task_released', taskId: open.task_id, personId, reason, actor })
     }
     await this.store.persons.markLoggedOut(tx, personId)
-    events.push({ type: 'person_logged_out', personId, reason })
-    if (open) events.push(...(await assignWaitingWork(this.store, tx, now, 'RELEASE')).assigned)
+    events.push({ type: 'person_logged_out', personId, reason, actor })
+    if (open) {
+      events.push(...(await assignWaitingWork(this.store, tx, now, 'RELEASE', actor)).assigned)
+    }
 
     return { releasedId: open?.task_id ?? null, events }
   }
@@ -373,14 +481,21 @@ export class AssignmentService {
     }
   }
 
-  private async followUp(reason: Assigned['reason']): Promise<Assigned[]> {
-    const assigned = await followUp(this.store, this.clock, reason)
-    this.publishAll(assigned)
+  private async nextTaskAfterFollowUp(
+    reason: Assigned['reason'],
+    actor: Actor,
+    personId: number,
+  ): Promise<Task | null> {
+    const late = await this.followUp(reason, actor)
+    const nextId = late.find((a) => a.personId === personId)?.taskId
 
-    return assigned
+    return nextId === undefined ? null : this.task(this.store.db, nextId)
   }
 
-  private publishAll(events: DomainEvent[]): void {
-    for (const event of events) this.publish(event)
+  private async followUp(reason: Assigned['reason'], actor: Actor): Promise<Assigned[]> {
+    const assigned = await followUp(this.store, this.clock, reason, actor)
+    for (const event of assigned) this.publish(event)
+
+    return assigned
   }
 }

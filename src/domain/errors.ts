@@ -26,3 +26,26 @@ export class InvalidInputError extends DomainError {
 export class UnprocessableError extends DomainError {
   override name = 'UnprocessableError'
 }
+
+/** No credential, or one that is malformed, unknown, revoked or expired: never says which. */
+export class UnauthenticatedError extends DomainError {
+  override name = 'UnauthenticatedError'
+}
+
+/** The caller is known, but their role (or ownership) does not allow the request. */
+export class ForbiddenError extends DomainError {
+  override name = 'ForbiddenError'
+}
+
+/** Too many failed sign-ins for a person or an address; try again after `retryAfterS`. */
+export class TooManyAttemptsError extends DomainError {
+  override name = 'TooManyAttemptsError'
+
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(code, message)
+  }
+}

@@ -4,7 +4,8 @@ import type { Database } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import type { TaskRow } from '../store/tasks.js'
 import { fromDbTime, toDbTime } from '../store/time.js'
-import type { DomainEvent } from './events.js'
+import { recordEvents } from './event-record.js'
+import type { Actor, DomainEvent } from './events.js'
 import type { StartReason } from './model.js'
 
 /**
@@ -39,6 +40,7 @@ export async function assignWaitingWork(
   tx: Transaction<Database>,
   now: Date,
   reason: StartReason,
+  actor: Actor,
 ): Promise<Pairing> {
   const assigned: Assigned[] = []
   const started = new Map<number, TaskRow>()
@@ -57,6 +59,7 @@ export async function assignWaitingWork(
       personId: person.id,
       now: at,
       reason,
+      actor,
     })
 
     assigned.push({
@@ -66,6 +69,7 @@ export async function assignWaitingWork(
       assignmentId,
       reason,
       waitMs: now.getTime() - fromDbTime(task.created_at).getTime(),
+      actor,
     })
     // The row as the updates left it, so callers answer without reading it again.
     started.set(task.id, {
@@ -96,13 +100,18 @@ export async function followUp(
   store: Store,
   clock: () => Date,
   reason: StartReason,
+  actor: Actor,
 ): Promise<Assigned[]> {
   const assigned: Assigned[] = []
   let idleTries = 0
   while (await store.hasWaitingWork()) {
-    const { assigned: round } = await store.transaction((tx) =>
-      assignWaitingWork(store, tx, clock(), reason),
-    )
+    const round = await store.transaction(async (tx) => {
+      const now = clock()
+      const { assigned: paired } = await assignWaitingWork(store, tx, now, reason, actor)
+      await recordEvents(store, tx, paired, now)
+
+      return paired
+    })
     assigned.push(...round)
     if (round.length > 0) {
       idleTries = 0

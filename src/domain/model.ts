@@ -1,4 +1,5 @@
 import type { AssignmentRow } from '../store/assignments.js'
+import type { EventRow } from '../store/events.js'
 import type { PersonRow, PersonState } from '../store/persons.js'
 import type { EndReason, StartReason, TaskStatus } from '../store/schema.js'
 import type { TaskRow } from '../store/tasks.js'
@@ -14,7 +15,10 @@ export interface Task {
   created_at: string
   assigned_person_id: number | null
   assigned_at: string | null
+  /** When the task ended: completed (DONE) or withdrawn (CANCELLED). */
   completed_at: string | null
+  /** Who created it: 'key:<name>', 'person:<id>', 'admin:env' or 'anonymous'. */
+  created_by: string | null
 }
 
 export interface Person {
@@ -27,6 +31,9 @@ export interface Person {
   available_since: string | null
   current_task_id: number | null
   created_at: string
+  badge_code: string | null
+  /** Whether the inspector can sign in with a PIN; the PIN itself never leaves the store. */
+  has_pin: boolean
 }
 
 export interface Assignment {
@@ -38,6 +45,21 @@ export interface Assignment {
   completed_at: string | null
   start_reason: StartReason
   end_reason: EndReason | null
+  /** The actor whose request made the pair; 'system' for the sweeper. */
+  started_by: string | null
+  /** The actor who completed, released or cancelled it, or logged the inspector out. */
+  ended_by: string | null
+}
+
+/** One line of the audit trail. */
+export interface AuditEvent {
+  id: number
+  occurred_at: string
+  type: string
+  actor: string
+  task_id: number | null
+  person_id: number | null
+  detail: string | null
 }
 
 export interface Page<T> {
@@ -55,6 +77,7 @@ export function taskFromRow(row: TaskRow): Task {
     assigned_person_id: row.assigned_person_id,
     assigned_at: isoOrNull(row.assigned_at),
     completed_at: isoOrNull(row.completed_at),
+    created_by: row.created_by,
   }
 }
 
@@ -72,6 +95,8 @@ export function personFromRow(row: PersonRow): Person {
     available_since: isoOrNull(row.available_since),
     current_task_id: row.current_task_id,
     created_at: isoFromDbTime(row.created_at),
+    badge_code: row.badge_code,
+    has_pin: row.pin_hash !== null,
   }
 }
 
@@ -81,4 +106,8 @@ export function assignmentFromRow(row: AssignmentRow): Assignment {
     assigned_at: isoFromDbTime(row.assigned_at),
     completed_at: isoOrNull(row.completed_at),
   }
+}
+
+export function eventFromRow(row: EventRow): AuditEvent {
+  return { ...row, occurred_at: isoFromDbTime(row.occurred_at) }
 }

@@ -4,7 +4,9 @@ import type { Store } from '../store/store.js'
 import { NotFoundError } from './errors.js'
 import {
   type Assignment,
+  type AuditEvent,
   assignmentFromRow,
+  eventFromRow,
   type Page,
   type Person,
   personFromRow,
@@ -20,6 +22,7 @@ const AVAILABLE = new Listing('available', ['time', 'id'] as const)
 const TASKS = new Listing('tasks', ['id'] as const)
 const PENDING = new Listing('pending', ['time', 'id'] as const)
 const ASSIGNMENTS = new Listing('assignments', ['id'] as const)
+const EVENTS = new Listing('events', ['id'] as const)
 
 /** What supervisors and inspectors read: plain reads, no locks, paged by keyset. */
 export class ReadModel {
@@ -30,6 +33,26 @@ export class ReadModel {
     if (!row) throw new NotFoundError('PERSON_NOT_FOUND', `No inspector has id ${id}.`)
 
     return personFromRow(row)
+  }
+
+  /** The inspector with this badge; 404 when nobody has it. */
+  async personIdByBadge(badgeCode: string): Promise<number> {
+    const row = await this.store.persons.findCredentials(this.store.db, { badgeCode })
+    if (!row) {
+      throw new NotFoundError(
+        'PERSON_NOT_FOUND',
+        `No inspector has badge ${JSON.stringify(badgeCode)}.`,
+      )
+    }
+
+    return row.id
+  }
+
+  /** Whether the person ever held the task: what lets an inspector read it. */
+  async hasHeld(personId: number, taskId: number): Promise<boolean> {
+    const rows = await this.store.assignments.list(this.store.db, { taskId, personId, limit: 1 })
+
+    return rows.length > 0
   }
 
   async persons(request: PageRequest & { state?: PersonState }): Promise<Page<Person>> {
@@ -91,5 +114,18 @@ export class ReadModel {
     })
 
     return ASSIGNMENTS.page(rows, request, assignmentFromRow, (row) => [row.id])
+  }
+
+  async events(
+    request: PageRequest & { taskId?: number; personId?: number },
+  ): Promise<Page<AuditEvent>> {
+    const rows = await this.store.events.list(this.store.db, {
+      taskId: request.taskId,
+      personId: request.personId,
+      beforeId: EVENTS.after(request)?.[0],
+      limit: EVENTS.limitOf(request) + 1,
+    })
+
+    return EVENTS.page(rows, request, eventFromRow, (row) => [row.id])
   }
 }

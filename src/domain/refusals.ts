@@ -23,35 +23,38 @@ export function refuseBrokenText(field: string, text: string): void {
 }
 
 /**
- * Who completes the task, or why nobody may. A DONE task passes only for a repeat by the
- * inspector who completed it; the caller answers that without changing anything.
+ * Who holds the task that is to be completed or released, or why nobody may act on it. For a
+ * completion, a DONE task passes only for a repeat by the inspector who completed it; the
+ * caller answers that without changing anything.
  */
 export function holderOrRefuse(
   taskId: number,
   task: { status: string; assigned_person_id: number | null } | undefined,
   byPersonId: number | undefined,
+  action: 'completed' | 'released' = 'completed',
 ): number {
   if (!task) throw new NotFoundError('TASK_NOT_FOUND', `No task has id ${taskId}.`)
   const holder = task.assigned_person_id
   if (task.status === 'DONE') {
-    if (byPersonId !== undefined && byPersonId === holder) return holder
+    const repeat = action === 'completed' && byPersonId !== undefined && byPersonId === holder
+    if (repeat && holder !== null) return holder
     throw new ConflictError(
       'TASK_ALREADY_DONE',
       `Task ${taskId} is already DONE, completed by inspector ${holder}; ` +
-        'a task is completed once.',
+        `a finished task cannot be ${action}.`,
     )
   }
   if (task.status !== 'IN_PROGRESS' || holder === null) {
     throw new ConflictError(
       'TASK_NOT_IN_PROGRESS',
-      `Task ${taskId} is ${task.status}: nobody holds it yet, so it cannot be completed.`,
+      `Task ${taskId} is ${task.status}: nobody holds it, so it cannot be ${action}.`,
     )
   }
   if (byPersonId !== undefined && byPersonId !== holder) {
     throw new ConflictError(
       'NOT_YOUR_TASK',
       `Task ${taskId} is held by inspector ${holder}, not by inspector ${byPersonId}; ` +
-        'only its holder completes it.',
+        `only its holder may have it ${action}.`,
     )
   }
 

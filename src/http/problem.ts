@@ -1,6 +1,14 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ConflictError, DomainError, InvalidInputError, NotFoundError } from '../domain/errors.js'
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  TooManyAttemptsError,
+  UnauthenticatedError,
+} from '../domain/errors.js'
 
 export interface ProblemBody {
   type: string
@@ -63,6 +71,8 @@ export function registerProblemHandlers(
       request.log.info({ code: problem.code, status: problem.status }, 'request refused')
     }
     if (problem.status === 503) reply.header('retry-after', '5')
+    if (error instanceof TooManyAttemptsError) reply.header('retry-after', error.retryAfterS)
+    if (error instanceof UnauthenticatedError) reply.header('www-authenticate', 'Bearer')
 
     return sendProblem(reply, request, problem)
   })
@@ -157,6 +167,9 @@ function statusOf(error: DomainError): number {
   if (error instanceof NotFoundError) return 404
   if (error instanceof ConflictError) return 409
   if (error instanceof InvalidInputError) return 400
+  if (error instanceof UnauthenticatedError) return 401
+  if (error instanceof ForbiddenError) return 403
+  if (error instanceof TooManyAttemptsError) return 429
 
   return 422
 }

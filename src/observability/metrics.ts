@@ -27,8 +27,21 @@ export class ServiceMetrics {
 
   private readonly tasksReleased = new Counter({
     name: 'qc_tasks_released_total',
-    help: 'Tasks put back in the queue, by why (logout, heartbeat expiry).',
+    help: 'Tasks put back in the queue, by why (logout, heartbeat expiry, release).',
     labelNames: ['reason'],
+    registers: [this.registry],
+  })
+
+  private readonly tasksCancelled = new Counter({
+    name: 'qc_tasks_cancelled_total',
+    help: 'Tasks withdrawn before they were done.',
+    registers: [this.registry],
+  })
+
+  readonly signInAttempts = new Counter({
+    name: 'qc_sign_in_attempts_total',
+    help: 'Inspector PIN sign-ins: signed_in, failed (wrong PIN or unknown), refused (throttled).',
+    labelNames: ['outcome'],
     registers: [this.registry],
   })
 
@@ -108,6 +121,9 @@ export class ServiceMetrics {
         break
       case 'task_released':
         this.tasksReleased.inc({ reason: event.reason })
+        break
+      case 'task_cancelled':
+        this.tasksCancelled.inc()
         break
     }
   }

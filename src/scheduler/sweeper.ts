@@ -6,6 +6,8 @@ export interface SweeperOptions {
   /** 0: inspectors are never logged out for silence. */
   heartbeatTimeoutS: number
   idempotencyKeyTtlS: number
+  /** Other records past their time (sign-in failure counts); returns how many went. */
+  forgetExpired?: () => Promise<number>
 }
 
 export interface SweepResult {
@@ -17,7 +19,7 @@ export interface SweepResult {
 /**
  * The safety net. Requests assign work the moment it becomes possible; the sweep picks up
  * what they could not: work a crashed instance left, people whose heartbeat stopped; and it
- * forgets idempotency keys past their time. Runs
+ * forgets idempotency keys and sign-in failure counts past their time. Runs
  * never overlap: the next is scheduled only when the last has finished.
  */
 export class Sweeper {
@@ -53,6 +55,7 @@ export class Sweeper {
         : 0
     const assigned = await this.service.assignAllWaiting()
     const keysForgotten = await this.service.forgetIdempotencyKeys(this.options.idempotencyKeyTtlS)
+    await this.options.forgetExpired?.()
     const durationMs = performance.now() - started
     this.observeSeconds(durationMs / 1000)
 

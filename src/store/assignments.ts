@@ -12,12 +12,20 @@ const COLUMNS = [
   'completed_at',
   'start_reason',
   'end_reason',
+  'started_by',
+  'ended_by',
 ] as const
 
 export class AssignmentQueries {
   async open(
     tx: Transaction<Database>,
-    opening: { taskId: number; personId: number; now: DbTime; reason: StartReason },
+    opening: {
+      taskId: number
+      personId: number
+      now: DbTime
+      reason: StartReason
+      actor: string
+    },
   ): Promise<number> {
     const result = await tx
       .insertInto('assignment')
@@ -26,6 +34,7 @@ export class AssignmentQueries {
         person_id: opening.personId,
         assigned_at: opening.now,
         start_reason: opening.reason,
+        started_by: opening.actor,
       })
       .executeTakeFirstOrThrow()
 
@@ -37,10 +46,11 @@ export class AssignmentQueries {
     taskId: number,
     now: DbTime,
     reason: EndReason,
+    actor: string,
   ): Promise<void> {
     const result = await tx
       .updateTable('assignment')
-      .set({ completed_at: now, end_reason: reason })
+      .set({ completed_at: now, end_reason: reason, ended_by: actor })
       .where('open_task_id', '=', taskId)
       .executeTakeFirst()
     expectOneRow(result, `close the assignment of task ${taskId}`)

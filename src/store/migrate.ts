@@ -2,12 +2,14 @@ import { type Kysely, type Migration, Migrator } from 'kysely'
 import type { StoreDialect } from './dialect.js'
 import { initialSchema } from './migrations/0001-initial-schema.js'
 import { idempotencyKeys } from './migrations/0002-idempotency-keys.js'
+import { accessControl } from './migrations/0003-access-control.js'
 import { retrying } from './retry.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped; add another. */
 const MIGRATIONS: Record<string, (dialect: StoreDialect) => Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-idempotency-keys': idempotencyKeys,
+  '0003-access-control': accessControl,
 }
 
 export const MIGRATION_NAMES = Object.keys(MIGRATIONS)

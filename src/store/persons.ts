@@ -9,13 +9,53 @@ export type PersonState = 'offline' | 'free' | 'busy'
 export class PersonQueries {
   constructor(private readonly dialect: StoreDialect) {}
 
-  async insert(db: Kysely<Database>, name: string, now: DbTime): Promise<number> {
+  async insert(
+    db: Kysely<Database>,
+    person: { name: string; now: DbTime; badgeCode: string | null; pinHash: string | null },
+  ): Promise<number> {
     const result = await db
       .insertInto('qc_person')
-      .values({ name, created_at: now })
+      .values({
+        name: person.name,
+        created_at: person.now,
+        badge_code: person.badgeCode,
+        pin_hash: person.pinHash,
+      })
       .executeTakeFirstOrThrow()
 
     return Number(result.insertId)
+  }
+
+  /** Changes what is given; `undefined` leaves a field as it is. Returns false if unknown. */
+  async update(
+    db: Kysely<Database>,
+    id: number,
+    changes: { name?: string; badgeCode?: string | null; pinHash?: string | null },
+  ): Promise<boolean> {
+    const set = {
+      ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.badgeCode !== undefined && { badge_code: changes.badgeCode }),
+      ...(changes.pinHash !== undefined && { pin_hash: changes.pinHash }),
+    }
+    if (Object.keys(set).length === 0) return (await this.find(db, id)) !== undefined
+    const result = await db
+      .updateTable('qc_person')
+      .set(set)
+      .where('id', '=', id)
+      .executeTakeFirst()
+
+    return result.numUpdatedRows === 1n
+  }
+
+  /** What a sign-in checks: the person's id and PIN hash, by id or by badge. */
+  findCredentials(db: Kysely<Database>, who: { personId: number } | { badgeCode: string }) {
+    const query = db.selectFrom('qc_person').select(['id', 'pin_hash'])
+
+    return (
+      'personId' in who
+        ? query.where('id', '=', who.personId)
+        : query.where('badge_code', '=', who.badgeCode)
+    ).executeTakeFirst()
   }
 
   find(db: Kysely<Database>, id: number): Promise<PersonRow | undefined> {

@@ -1,12 +1,16 @@
 import { Kysely, sql, type Transaction } from 'kysely'
+import { ApiKeyQueries } from './api-keys.js'
 import { AssignmentQueries } from './assignments.js'
 import { type ConnectOptions, dialectFor } from './connect.js'
 import type { StoreDialect } from './dialect.js'
+import { EventQueries } from './events.js'
 import { IdempotencyKeyQueries } from './idempotency-keys.js'
 import { isMigrated, type MigrationReport, migrateToLatest } from './migrate.js'
 import { PersonQueries } from './persons.js'
 import { retrying } from './retry.js'
 import type { Database } from './schema.js'
+import { SessionQueries } from './sessions.js'
+import { SignInThrottleQueries } from './sign-in-throttle.js'
 import { TaskQueries } from './tasks.js'
 
 export interface StoreHooks {
@@ -32,6 +36,10 @@ export class Store {
   readonly persons: PersonQueries
   readonly assignments = new AssignmentQueries()
   readonly idempotencyKeys: IdempotencyKeyQueries
+  readonly apiKeys = new ApiKeyQueries()
+  readonly sessions = new SessionQueries()
+  readonly signInThrottle: SignInThrottleQueries
+  readonly events = new EventQueries()
 
   private constructor(
     readonly dialect: StoreDialect,
@@ -41,6 +49,7 @@ export class Store {
     this.tasks = new TaskQueries(dialect)
     this.persons = new PersonQueries(dialect)
     this.idempotencyKeys = new IdempotencyKeyQueries(dialect)
+    this.signInThrottle = new SignInThrottleQueries(dialect)
   }
 
   static open(options: ConnectOptions, hooks: StoreHooks = {}): Store {

@@ -8,10 +8,18 @@ export type TaskRow = Selectable<QcTaskTable>
 export class TaskQueries {
   constructor(private readonly dialect: StoreDialect) {}
 
-  async insert(db: Kysely<Database>, description: string, now: DbTime): Promise<number> {
+  async insert(
+    db: Kysely<Database>,
+    task: { description: string; now: DbTime; createdBy: string },
+  ): Promise<number> {
     const result = await db
       .insertInto('qc_task')
-      .values({ description, status: 'PENDING', created_at: now })
+      .values({
+        description: task.description,
+        status: 'PENDING',
+        created_at: task.now,
+        created_by: task.createdBy,
+      })
       .executeTakeFirstOrThrow()
 
     return Number(result.insertId)
@@ -112,6 +120,17 @@ export class TaskQueries {
       .where('status', '=', 'IN_PROGRESS')
       .executeTakeFirst()
     expectOneRow(result, `complete task ${id}`)
+  }
+
+  /** Withdrawn: pending or in progress (its assignment closed by the caller) to CANCELLED. */
+  async markCancelled(tx: Transaction<Database>, id: number, now: DbTime): Promise<void> {
+    const result = await tx
+      .updateTable('qc_task')
+      .set({ status: 'CANCELLED', completed_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['PENDING', 'IN_PROGRESS'])
+      .executeTakeFirst()
+    expectOneRow(result, `cancel task ${id}`)
   }
 
   /** Back to the queue; created_at is untouched, so it keeps its original place. */

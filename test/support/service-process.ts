@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { freePort } from '../../chaos/ports.js'
 import { CONFIG_VARIABLES } from '../../src/config.js'
+import { TEST_ADMIN_KEY } from './credentials.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 export const STARTUP_TIMEOUT_MS = 15_000
@@ -58,8 +59,13 @@ export class NodeProcess {
     }))
   }
 
-  static start(script: string, env: Record<string, string>, cwd = ROOT): NodeProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}${script}`], {
+  static start(
+    script: string,
+    env: Record<string, string>,
+    cwd = ROOT,
+    args: string[] = [],
+  ): NodeProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}${script}`, ...args], {
       cwd,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,8 +105,12 @@ export class NodeProcess {
 }
 
 /** Runs a script to its end: for settings that are refused and for the migrate command. */
-export async function runToExit(script: string, env: Record<string, string>): Promise<Exit> {
-  const child = NodeProcess.start(script, env)
+export async function runToExit(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<Exit> {
+  const child = NodeProcess.start(script, env, ROOT, args)
   try {
     return await child.waitForExit()
   } finally {
@@ -121,6 +131,7 @@ export class ServiceProcess {
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
       ...env,
     })
     const service = new ServiceProcess(child, port)

@@ -7,6 +7,9 @@ import { createConnection } from 'mysql2/promise'
 import { type App, buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { Store } from '../../src/store/store.js'
+import { ADMIN_AUTH, TEST_ADMIN_KEY } from './credentials.js'
+
+export { ADMIN_AUTH, TEST_ADMIN_KEY }
 
 export const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
 const ON_CI = process.env.CI === 'true'
@@ -89,7 +92,12 @@ export class TestService {
     env: Record<string, string> = {},
     clock?: () => Date,
   ): Promise<TestService> {
-    const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', ...env })
+    const config = loadConfig({
+      DATABASE_URL: url,
+      LOG_LEVEL: 'silent',
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+      ...env,
+    })
     const store = Store.open({ url, poolSize: 8, lockWaitTimeoutS: config.dbLockWaitTimeoutS })
     await store.migrate()
     const app = await buildApp({ config, store, startSweeper: false, logger: false, clock })
@@ -98,6 +106,10 @@ export class TestService {
     return new TestService(app, store)
   }
 
+  /**
+   * One request, as the test admin unless `headers` carries its own authorization; an empty
+   * authorization sends none at all.
+   */
   async request<T = any>(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH',
     url: string,
@@ -105,15 +117,12 @@ export class TestService {
     headers: Record<string, string> = {},
   ): Promise<Reply<T>> {
     const payload = body === undefined || typeof body === 'string' ? body : JSON.stringify(body)
-    const response = await this.app.server.inject({
-      method,
-      url,
-      payload,
-      headers:
-        body !== undefined && typeof body !== 'string'
-          ? { 'content-type': 'application/json', ...headers }
-          : headers,
-    })
+    const sent: Record<string, string> = { ...ADMIN_AUTH, ...headers }
+    if (sent.authorization === '') delete sent.authorization
+    if (body !== undefined && typeof body !== 'string') {
+      sent['content-type'] ??= 'application/json'
+    }
+    const response = await this.app.server.inject({ method, url, payload, headers: sent })
     const contentType = String(response.headers['content-type'] ?? '')
     const parsed = contentType.includes('json') ? response.json() : response.body
 
@@ -125,8 +134,8 @@ export class TestService {
     }
   }
 
-  get<T = any>(url: string) {
-    return this.request<T>('GET', url)
+  get<T = any>(url: string, headers?: Record<string, string>) {
+    return this.request<T>('GET', url, undefined, headers)
   }
 
   post<T = any>(url: string, body?: unknown, headers?: Record<string, string>) {
@@ -152,6 +161,10 @@ export class TestService {
   async reset(): Promise<void> {
     const db = this.store.db
     await db.deleteFrom('idempotency_key').execute()
+    await db.deleteFrom('qc_event').execute()
+    await db.deleteFrom('sign_in_throttle').execute()
+    await db.deleteFrom('inspector_session').execute()
+    await db.deleteFrom('api_key').execute()
     await db.deleteFrom('assignment').execute()
     await db.deleteFrom('qc_task').execute()
     await db.deleteFrom('qc_person').execute()

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { ServiceMetrics } from '../../observability/metrics.js'
 import type { Store } from '../../store/store.js'
+import { PUBLIC } from '../access.js'
 import { sendProblem } from '../problem.js'
 import { problemResponses } from '../schemas/common.js'
 
@@ -21,6 +22,7 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsDeps> = async
   app.get(
     '/healthz',
     {
+      config: { access: PUBLIC },
       schema: {
         tags: ['operations'],
         summary: 'The process is alive',
@@ -33,6 +35,7 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsDeps> = async
   app.get(
     '/readyz',
     {
+      config: { access: PUBLIC },
       schema: {
         tags: ['operations'],
         summary: 'The database answers and its schema is current; 503 otherwise',
@@ -59,7 +62,10 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsDeps> = async
 
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus metrics' } },
+    {
+      config: { access: PUBLIC },
+      schema: { tags: ['operations'], summary: 'Prometheus metrics' },
+    },
     async (_request, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )

@@ -1,15 +1,44 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import {
+  actingFor,
+  READERS,
+  READERS_AND_INSPECTORS,
+  requireOwnership,
+  STAFF,
+  STAFF_AND_INSPECTORS,
+} from '../access.js'
 import { Id, IdParams, Nullable, PageQuery, pageOf, problemResponses } from '../schemas/common.js'
 import { TaskSchema, TaskStatusSchema } from '../schemas/entities.js'
 import { optionalBody } from '../validation.js'
 import type { RouteDeps } from './deps.js'
 
+const TaskAction = { tags: ['tasks'], params: IdParams }
+
 export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { service, reads }) => {
+  /**
+   * The task id and whose it must be, for an action only its holder (or a key) may take:
+   * an inspector may name only themselves, and only a task that is theirs.
+   */
+  const holderAction = async (
+    request: Pick<FastifyRequest, 'caller'> & { params: { id: string } },
+    named: number | undefined,
+  ) => {
+    const id = Number(request.params.id)
+    const byPersonId = actingFor(request, named)
+    if (request.caller.kind === 'session') {
+      requireOwnership(request, (await reads.task(id)).assigned_person_id, `task ${id}`)
+    }
+
+    return { id, byPersonId }
+  }
+
   // '/tasks/' (the original path) reaches this route too: the router ignores a trailing slash.
   app.post(
     '/tasks',
     {
+      config: { access: READERS },
       schema: {
         tags: ['tasks'],
         summary: 'Create a task; it is assigned at once if an inspector is free',
@@ -38,6 +67,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
       const { task, replayed } = await service.createTask(
         request.body.description,
         request.headers['idempotency-key'],
+        request.caller.actor,
       )
       if (replayed) reply.header('idempotent-replayed', 'true')
 
@@ -48,6 +78,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.get(
     '/tasks',
     {
+      config: { access: READERS },
       schema: {
         tags: ['tasks'],
         summary: 'Tasks, newest first, optionally in one status',
@@ -64,6 +95,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.get(
     '/tasks/pending',
     {
+      config: { access: READERS },
       schema: {
         tags: ['tasks'],
         summary: 'The queue: pending tasks, oldest first',
@@ -77,26 +109,38 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.get(
     '/tasks/:id',
     {
+      config: { access: READERS_AND_INSPECTORS },
       schema: {
         tags: ['tasks'],
-        summary: 'One task',
+        summary: 'One task; inspectors read only tasks they hold or have held',
         params: IdParams,
         response: { 200: TaskSchema, ...problemResponses },
       },
     },
-    async (request) => reads.task(Number(request.params.id)),
+    async (request) => {
+      const task = await reads.task(Number(request.params.id))
+      const { caller } = request
+      if (caller.kind === 'session' && task.assigned_person_id !== caller.personId) {
+        const held = await reads.hasHeld(caller.personId, task.id)
+        requireOwnership(request, held ? caller.personId : null, `task ${task.id}`)
+      }
+
+      return task
+    },
   )
 
   app.post(
     '/tasks/:id/complete',
     {
+      config: { access: ['admin', 'inspector'] },
       schema: {
         tags: ['tasks'],
         summary: 'Complete a task in progress; its inspector gets their next task in the answer',
         description:
           'The body is optional. With {"person_id"}, only the holder may complete, and a ' +
           'retry by the inspector who already completed the task is answered again with ' +
-          'already_completed: true instead of 409.',
+          'already_completed: true instead of 409. An inspector completes only their own ' +
+          'task, and may leave person_id out.',
         params: IdParams,
         body: optionalBody(
           Type.Object({ person_id: Type.Optional(Id) }, { additionalProperties: false }),
@@ -111,6 +155,52 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         },
       },
     },
-    async (request) => service.completeTask(Number(request.params.id), request.body?.person_id),
+    async (request) => {
+      const { id, byPersonId } = await holderAction(request, request.body?.person_id)
+
+      return service.completeTask(id, byPersonId, request.caller.actor)
+    },
+  )
+
+  app.post(
+    '/tasks/:id/release',
+    {
+      config: { access: STAFF_AND_INSPECTORS },
+      schema: {
+        ...TaskAction,
+        summary: 'Take a task back from its inspector and return it to the queue at its place',
+        description:
+          'Another free inspector gets it first; the former holder stays logged in, joins ' +
+          'the back of the free line and may get it back only if nobody else is free. ' +
+          'To keep an inspector from getting work, log them out instead. An inspector ' +
+          'releases only their own task.',
+        body: optionalBody(
+          Type.Object({ person_id: Type.Optional(Id) }, { additionalProperties: false }),
+        ),
+        response: {
+          200: Type.Object({ released: TaskSchema, next_task: Nullable(TaskSchema) }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { id, byPersonId } = await holderAction(request, request.body?.person_id)
+
+      return service.releaseTask(id, byPersonId, request.caller.actor)
+    },
+  )
+
+  app.post(
+    '/tasks/:id/cancel',
+    {
+      config: { access: STAFF },
+      schema: {
+        ...TaskAction,
+        summary: 'Withdraw a task that is not DONE; its inspector, if any, gets the next one',
+        description: 'Cancelling a CANCELLED task again answers it unchanged.',
+        response: { 200: TaskSchema, ...problemResponses },
+      },
+    },
+    async (request) => service.cancelTask(Number(request.params.id), request.caller.actor),
   )
 }

@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox'
 import { Id, Nullable, StringEnum, Timestamp } from './common.js'
 
 export const TaskStatusSchema = StringEnum(
-  ['PENDING', 'IN_PROGRESS', 'DONE'],
-  'PENDING -> IN_PROGRESS -> DONE; a released task goes back to PENDING.',
+  ['PENDING', 'IN_PROGRESS', 'DONE', 'CANCELLED'],
+  'PENDING -> IN_PROGRESS -> DONE; a released task goes back to PENDING; a supervisor may ' +
+    'cancel a task that is not DONE.',
 )
 
 export const PersonStateSchema = StringEnum(
@@ -20,6 +21,7 @@ export const TaskSchema = Type.Object(
     assigned_person_id: Nullable(Id),
     assigned_at: Nullable(Timestamp),
     completed_at: Nullable(Timestamp),
+    created_by: Nullable(Type.String({ description: 'The actor who created the task.' })),
   },
   { title: 'Task' },
 )
@@ -35,6 +37,8 @@ export const PersonSchema = Type.Object(
     available_since: Nullable(Timestamp),
     current_task_id: Nullable(Id),
     created_at: Timestamp,
+    badge_code: Nullable(Type.String()),
+    has_pin: Type.Boolean({ description: 'Whether the inspector can sign in with a PIN.' }),
   },
   { title: 'Person' },
 )
@@ -45,7 +49,7 @@ const StartReasonSchema = StringEnum(
 )
 
 const EndReasonSchema = StringEnum(
-  ['COMPLETED', 'LOGOUT', 'HEARTBEAT_EXPIRED'],
+  ['COMPLETED', 'LOGOUT', 'HEARTBEAT_EXPIRED', 'RELEASED', 'CANCELLED'],
   'How the assignment ended.',
 )
 
@@ -58,6 +62,66 @@ export const AssignmentSchema = Type.Object(
     completed_at: Nullable(Timestamp),
     start_reason: StartReasonSchema,
     end_reason: Nullable(EndReasonSchema),
+    started_by: Nullable(Type.String({ description: 'The actor whose request made the pair.' })),
+    ended_by: Nullable(Type.String({ description: 'The actor who ended it.' })),
   },
   { title: 'Assignment' },
+)
+
+export const BadgeCode = Type.String({
+  pattern: '^[!-~]{1,64}$',
+  description: 'What the badge reader sends: 1 to 64 visible ASCII characters.',
+})
+
+export const Pin = Type.String({
+  minLength: 4,
+  maxLength: 128,
+  description: 'A PIN or password, 4 to 128 characters; stored only as a slow hash.',
+})
+
+const Actor = Type.String({
+  description: "'key:<name>', 'person:<id>', 'admin:env', 'system' or 'anonymous'.",
+})
+
+export const EventSchema = Type.Object(
+  {
+    id: Id,
+    occurred_at: Timestamp,
+    type: Type.String({
+      description:
+        'task_created, task_assigned, task_completed, task_released, task_cancelled, ' +
+        'person_created, person_updated, person_logged_in, person_logged_out, ' +
+        'api_key_created, api_key_revoked.',
+    }),
+    actor: Actor,
+    task_id: Nullable(Id),
+    person_id: Nullable(Id),
+    detail: Nullable(Type.String({ description: 'A reason, changed fields or a key name.' })),
+  },
+  { title: 'Event' },
+)
+
+export const KeyRoleSchema = StringEnum(
+  ['admin', 'supervisor', 'integration'],
+  'What the key may do; inspectors sign in with a PIN instead.',
+)
+
+export const ApiKeySchema = Type.Object(
+  {
+    id: Id,
+    name: Type.String(),
+    role: KeyRoleSchema,
+    created_at: Timestamp,
+    created_by: Actor,
+    revoked_at: Nullable(Timestamp),
+  },
+  { title: 'ApiKey' },
+)
+
+export const SessionSchema = Type.Object(
+  {
+    token: Type.String({ description: 'Send as Authorization: Bearer <token>; shown once.' }),
+    expires_at: Timestamp,
+  },
+  { title: 'Session' },
 )

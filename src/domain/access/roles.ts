@@ -1,0 +1,24 @@
+import type { Actor } from '../events.js'
+
+export const KEY_ROLES = ['admin', 'supervisor', 'integration'] as const
+export type KeyRole = (typeof KEY_ROLES)[number]
+export type Role = KeyRole | 'inspector'
+
+/** Who is calling, once their credential has been checked. */
+export type Caller =
+  | { kind: 'key'; role: KeyRole; actor: Actor; keyId: number | null }
+  | { kind: 'session'; role: 'inspector'; actor: Actor; personId: number; sessionId: number }
+  | { kind: 'anonymous'; role: null; actor: Actor }
+
+/** How a route says who may call it: roles, and 'anonymous' for callers with no credential. */
+export type Audience = Role | 'anonymous'
+
+export const EVERYONE: readonly Audience[] = [...KEY_ROLES, 'inspector', 'anonymous']
+
+export function personActor(personId: number): Actor {
+  return `person:${personId}`
+}
+
+export function keyActor(name: string): Actor {
+  return `key:${name}`
+}
