@@ -9,12 +9,13 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Config } from './config.js'
 import { ApiKeys } from './domain/access/api-keys.js'
 import { Credentials } from './domain/access/credentials.js'
+import type { Audience } from './domain/access/roles.js'
 import { SignIn } from './domain/access/sign-in.js'
 import { AssignmentService } from './domain/assignment-service.js'
 import type { DomainEvent, DomainEventListener } from './domain/events.js'
 import { ReadModel } from './domain/read-model.js'
 import { Roster } from './domain/roster.js'
-import { documentAccess, PUBLIC, registerAccessControl } from './http/access.js'
+import { ADMIN, documentAccess, PUBLIC, registerAccessControl } from './http/access.js'
 import { registerLenientJsonParser } from './http/content-type.js'
 import { registerProblemHandlers, sendProblem } from './http/problem.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
@@ -42,13 +43,23 @@ export interface AppOptions {
   clock?: () => Date
 }
 
+/** A route and who may call it, as registered: what the access matrix test walks. */
+export interface RouteSummary {
+  method: string
+  url: string
+  access: readonly Audience[]
+}
+
 export interface App {
   server: FastifyInstance
+  routes: readonly RouteSummary[]
   service: AssignmentService
   apiKeys: ApiKeys
   sweeper: Sweeper
   metrics: ServiceMetrics
 }
+
+const DOCS_PREFIX = '/docs'
 
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,64}$/
 
@@ -132,8 +143,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       maxFailuresPerPerson: config.signInMaxFailures,
       maxFailuresPerAddress: config.signInMaxFailures * 4,
       lockoutS: config.signInLockoutS,
-      baseDelayMs: 250,
-      maxDelayMs: 4000,
+      baseDelayMs: config.signInDelayMs,
+      maxDelayMs: config.signInDelayMs * 16,
     },
     clock,
     (outcome) => metrics.signInAttempts.inc({ outcome }),
@@ -154,7 +165,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerLenientJsonParser(server)
   registerProblemHandlers(server, (error) => store.classifyFailure(error))
   server.addSchema(Problem)
-  server.addHook('onRoute', documentAccess)
+  const routes: RouteSummary[] = []
+  server.addHook('onRoute', (route) => {
+    // The documentation plugin's own routes are public, like the document they show.
+    if (route.url.startsWith(DOCS_PREFIX)) route.config = { ...route.config, access: PUBLIC }
+    documentAccess(route)
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, access: route.config?.access ?? ADMIN })
+    }
+  })
   if (!config.authEnabled) {
     server.log.warn('AUTH=off: every request acts as an admin; for experiments on loopback only')
   }
@@ -212,22 +231,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
     },
   })
-  // The documentation is public: its plugin's routes are marked so as they are added.
-  let docsCsp = { script: [] as string[], style: [] as string[] }
-  await server.register(async (docs) => {
-    docs.addHook('onRoute', (route) => {
-      route.config = { ...route.config, access: PUBLIC }
-    })
-    await docs.register(swaggerUi, { routePrefix: '/docs' })
-    docsCsp = docs.swaggerCSP
-    docs.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger())
-  })
+  await server.register(swaggerUi, { routePrefix: DOCS_PREFIX })
+  server.get(
+    '/openapi.json',
+    { config: { access: PUBLIC }, schema: { hide: true } },
+    async () => server.swagger(),
+  )
   await server.register(helmet, {
     contentSecurityPolicy: {
       directives: {
         // What the /docs page needs, and nothing from elsewhere.
-        scriptSrc: ["'self'", ...docsCsp.script],
-        styleSrc: ["'self'", ...docsCsp.style],
+        scriptSrc: ["'self'", ...server.swaggerCSP.script],
+        styleSrc: ["'self'", ...server.swaggerCSP.style],
         imgSrc: ["'self'", 'data:'],
         // Served over plain HTTP on a factory network too; do not force https.
         upgradeInsecureRequests: null,
@@ -256,5 +271,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await store.close()
   })
 
-  return { server, service, apiKeys, sweeper, metrics }
+  return { server, routes, service, apiKeys, sweeper, metrics }
 }

@@ -26,6 +26,7 @@ const ConfigSchema = Type.Object({
   SESSION_TTL_S: Type.Integer({ default: 43_200, minimum: 60, maximum: 2_592_000 }),
   SIGN_IN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000 }),
   SIGN_IN_LOCKOUT_S: Type.Integer({ default: 900, minimum: 1, maximum: 86_400 }),
+  SIGN_IN_DELAY_MS: Type.Integer({ default: 250, minimum: 0, maximum: 10_000 }),
   TRUST_PROXY: Type.String({ default: '' }),
   LOG_LEVEL: Type.Unsafe<string>({
     type: 'string',
@@ -64,6 +65,8 @@ export interface Config {
   /** Failed sign-ins per person before refusal; an address may fail four times as often. */
   readonly signInMaxFailures: number
   readonly signInLockoutS: number
+  /** The delay added to a failed sign-in, doubling with each further failure (to 16x). */
+  readonly signInDelayMs: number
   /** Fastify's trustProxy: false, true, or the proxies' addresses; decides the client address. */
   readonly trustProxy: boolean | string
   readonly logLevel: string
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlS: raw.SESSION_TTL_S,
     signInMaxFailures: raw.SIGN_IN_MAX_FAILURES,
     signInLockoutS: raw.SIGN_IN_LOCKOUT_S,
+    signInDelayMs: raw.SIGN_IN_DELAY_MS,
     trustProxy: raw.TRUST_PROXY === '' ? false : raw.TRUST_PROXY === 'true' || raw.TRUST_PROXY,
   })
 }

@@ -111,7 +111,7 @@ export class TestService {
    * authorization sends none at all.
    */
   async request<T = any>(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD',
     url: string,
     body?: unknown,
     headers: Record<string, string> = {},
@@ -124,7 +124,8 @@ export class TestService {
     }
     const response = await this.app.server.inject({ method, url, payload, headers: sent })
     const contentType = String(response.headers['content-type'] ?? '')
-    const parsed = contentType.includes('json') ? response.json() : response.body
+    const parsed =
+      contentType.includes('json') && response.body !== '' ? response.json() : response.body
 
     return {
       status: response.statusCode,
