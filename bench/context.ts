@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { ServiceInstance } from '../chaos/cluster.js'
 import type { PrivateMariaDb } from '../chaos/mariadb.js'
 import type { StoreKind } from './captured-sql.js'
+import { HttpClient } from './load.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 
@@ -26,6 +27,8 @@ export interface ServiceOptions {
 
 export class BenchContext {
   private readonly services: ServiceInstance[] = []
+  /** The stored admin key of each database newDatabase made, by URL. */
+  private readonly adminKeys = new Map<string, string>()
 
   constructor(
     readonly scratch: string,
@@ -56,22 +59,38 @@ export class BenchContext {
     return Number.isInteger(pid) && pid > 0 ? pid : null
   }
 
-  /** An empty database of its own, migrated; its URL. */
+  /**
+   * An empty database of its own, migrated, with an admin key stored in it; its URL. A
+   * stored key rather than ADMIN_API_KEY, because a deployment's clients hold stored keys
+   * and each of their requests costs a key lookup, which the figures should include.
+   */
   async newDatabase(name: string): Promise<string> {
     const url = this.mariadb
       ? await this.mariadb.createDatabase(`bench_${name}`)
       : `sqlite:${join(this.scratch, `${name}.sqlite`)}`
-    const migrate = spawnSync(process.execPath, ['dist/cli/migrate.js'], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    })
-    if (migrate.status !== 0) {
-      throw new Error(`migrating ${url} failed: ${migrate.stderr || migrate.error?.message}`)
-    }
+    runCli(['dist/cli/migrate.js'], url, `migrating ${url}`)
+    const created = runCli(
+      ['dist/cli/keys.js', 'create', '--role', 'admin', '--name', 'bench'],
+      url,
+      `creating a key in ${url}`,
+    )
+    // The CLI prints the key alone on its last line.
+    const key = created.trim().split('\n').at(-1)?.trim() ?? ''
+    if (!key.startsWith('qck_')) throw new Error(`the keys CLI printed no key for ${url}`)
+    this.adminKeys.set(url, key)
 
     return url
+  }
+
+  /**
+   * A client of `port` that sends the stored admin key of `databaseUrl`, the database behind
+   * that port (for nginx, the one its instances share).
+   */
+  httpClient(port: number, databaseUrl: string, maxSockets: number): HttpClient {
+    const key = this.adminKeys.get(databaseUrl)
+    if (!key) throw new Error(`no admin key for ${databaseUrl}: it was not made by newDatabase`)
+
+    return new HttpClient(port, maxSockets, `Bearer ${key}`)
   }
 
   /** sqlite:<path> -> <path>. */
@@ -126,4 +145,19 @@ export class BenchContext {
 
     return groups
   }
+}
+
+/** One of the service's command-line tools on `url`; its stdout. */
+function runCli(args: string[], url: string, what: string): string {
+  const result = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  if (result.status !== 0) {
+    throw new Error(`${what} failed: ${result.stderr || result.error?.message}`)
+  }
+
+  return result.stdout
 }

@@ -14,13 +14,17 @@ export interface Reply<T> {
   bytes: number
 }
 
-/** One target (host 127.0.0.1 and a port), its sockets kept alive between requests. */
+/**
+ * One target (host 127.0.0.1 and a port), its sockets kept alive between requests, and the
+ * Authorization header it sends with each (BenchContext.httpClient gives a stored key's).
+ */
 export class HttpClient {
   private readonly agent: Agent
 
   constructor(
     readonly port: number,
     maxSockets: number,
+    private readonly authorization?: string,
   ) {
     this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets })
   }
@@ -28,6 +32,7 @@ export class HttpClient {
   request<T = undefined>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply<T>> {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const headers: Record<string, string> = {}
+    if (this.authorization !== undefined) headers.authorization = this.authorization
     if (payload !== undefined) {
       headers['content-type'] = 'application/json'
       headers['content-length'] = String(Buffer.byteLength(payload))

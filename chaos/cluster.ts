@@ -3,6 +3,7 @@
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CONFIG_VARIABLES } from '../src/config.js'
+import { HARNESS_ADMIN_KEY } from './credentials.js'
 import { type Endpoint, endpoint } from './http.js'
 import { Nginx } from './nginx.js'
 import { freePort } from './ports.js'
@@ -16,6 +17,7 @@ export interface InstanceOptions {
   /** Where the log file goes. */
   dir: string
   databaseUrl: string
+  /** Over the defaults, ADMIN_API_KEY (chaos/credentials.ts) among them. */
   env?: Record<string, string>
   /** Node arguments that start the service; the built one by default. */
   entry?: string[]
@@ -78,6 +80,7 @@ export class ServiceInstance {
           DATABASE_URL: this.options.databaseUrl,
           SWEEP_INTERVAL_MS: '1000',
           LOG_LEVEL: 'debug',
+          ADMIN_API_KEY: HARNESS_ADMIN_KEY,
           ...this.options.env,
         },
       },

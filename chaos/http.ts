@@ -1,6 +1,7 @@
 // One HTTP exchange with a hard deadline, and a name for how it ended. node:http rather than
 // fetch, so that a refused connection, a reset and a timeout each keep their own name.
 import { Agent, request as httpRequest } from 'node:http'
+import { HARNESS_AUTH } from './credentials.js'
 
 export interface Endpoint {
   /** For the report: "nginx", "instance-2". */
@@ -39,6 +40,10 @@ export type Outcome = (Answer | Failure) & { ms: number; startedAt: number; requ
 export interface RequestOptions {
   timeoutMs: number
   requestId: string
+  /**
+   * Over the harness's admin credential (chaos/credentials.ts); an empty authorization sends
+   * none, for a scenario that asks what an anonymous caller is told.
+   */
   headers?: Record<string, string>
 }
 
@@ -52,9 +57,11 @@ export function send(
   const startedAt = Date.now()
   const payload = body === undefined ? undefined : JSON.stringify(body)
   const headers: Record<string, string> = {
+    ...HARNESS_AUTH,
     ...options.headers,
     'x-request-id': options.requestId,
   }
+  if (headers.authorization === '') delete headers.authorization
   if (payload !== undefined) {
     headers['content-type'] = 'application/json'
     headers['content-length'] = String(Buffer.byteLength(payload))

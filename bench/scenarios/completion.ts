@@ -8,7 +8,7 @@ import type { BenchContext } from '../context.js'
 import { openBenchDb } from '../database.js'
 import { type Floor, mysqlFloor, sqliteFloor } from '../floor.js'
 import { completeOverHttp, type Inspector, inspectorAt, logIn } from '../inspectors.js'
-import { errorSummary, HttpClient, rate } from '../load.js'
+import { errorSummary, rate } from '../load.js'
 import { combine, cpuPerOperation, type Measured, measureRun, ms, percent } from '../measure.js'
 import { findProfile, summarizeProfile } from '../profile.js'
 import { seedPendingTasks, seedPersons } from '../seed.js'
@@ -32,7 +32,7 @@ export const completionCycle: Scenario = {
     await seedPendingTasks(db, backlog)
     const personIds = await seedPersons(db, INSPECTORS, 'offline', 'completion')
     let service = await ctx.startService('completion', url)
-    let client = new HttpClient(service.port, INSPECTORS)
+    let client = ctx.httpClient(service.port, url, INSPECTORS)
     const inspectors = await logIn(client, personIds)
     const floor = await openFloor(ctx, url)
 
@@ -65,7 +65,7 @@ export const completionCycle: Scenario = {
     service = await ctx.startService('completion-profiled', url, {
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
     })
-    client = new HttpClient(service.port, INSPECTORS)
+    client = ctx.httpClient(service.port, url, INSPECTORS)
     const profiled = await serviceRun(runMs)
     client.close()
     await ctx.stopService(service)

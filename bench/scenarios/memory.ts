@@ -4,7 +4,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openBenchDb } from '../database.js'
 import { completeOverHttp, inspectorAt, logIn } from '../inspectors.js'
-import { closedLoop, errorSummary, expectStatus, HttpClient, type Reply, rate } from '../load.js'
+import {
+  closedLoop,
+  errorSummary,
+  expectStatus,
+  type HttpClient,
+  type Reply,
+  rate,
+} from '../load.js'
 import { ms } from '../measure.js'
 import { memoryMiB } from '../proc.js'
 import { seedPendingTasks, seedPersons } from '../seed.js'
@@ -52,7 +59,7 @@ export const memory: Scenario = {
     const pid = service.pid
     if (!pid) throw new Error('the service has no PID')
     const atStart = memoryMiB(pid)
-    const client = new HttpClient(service.port, INSPECTORS + CREATORS + READERS + 1)
+    const client = ctx.httpClient(service.port, url, INSPECTORS + CREATORS + READERS + 1)
     const inspectors = await logIn(client, personIds)
 
     const samples: number[] = []

@@ -9,7 +9,7 @@ import type { BenchContext } from '../context.js'
 import { openBenchDb } from '../database.js'
 import { type Floor, mysqlFloor } from '../floor.js'
 import { completeOverHttp, inspectorAt, logIn } from '../inspectors.js'
-import { errorSummary, HttpClient } from '../load.js'
+import { errorSummary, type HttpClient } from '../load.js'
 import { combine, cpuPerOperation, type Measured, measureRun, ms, percent } from '../measure.js'
 import { childrenOf } from '../proc.js'
 import { seedPendingTasks, seedPersons } from '../seed.js'
@@ -51,9 +51,10 @@ export const scaleOut: Scenario = {
     const floors: Floor[] = []
     try {
       const first = cluster.instance(0)
-      const direct = new HttpClient(first.port, INSPECTORS)
-      const viaOne = new HttpClient(nginxOne.port, INSPECTORS)
-      const viaThree = new HttpClient(cluster.nginx?.port ?? 0, INSPECTORS)
+      // One database behind all three, so one key for every path to it.
+      const direct = ctx.httpClient(first.port, url, INSPECTORS)
+      const viaOne = ctx.httpClient(nginxOne.port, url, INSPECTORS)
+      const viaThree = ctx.httpClient(cluster.nginx?.port ?? 0, url, INSPECTORS)
       const inspectors = await logIn(direct, personIds)
       const floorOne = await mysqlFloor(url, pool)
       const floorThree = await mysqlFloor(url, 3 * pool)

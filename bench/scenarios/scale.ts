@@ -13,7 +13,7 @@ import {
   readCounters,
 } from '../db-counters.js'
 import { completeOverHttp, type Inspector, logIn } from '../inspectors.js'
-import { closedLoop, expectStatus, HttpClient, type LoopResult } from '../load.js'
+import { closedLoop, expectStatus, type HttpClient, type LoopResult } from '../load.js'
 import { seedHeldTasks, seedPendingTasks, seedPersons } from '../seed.js'
 import { fmt, summarize } from '../stats.js'
 import { type ResultRow, type Scenario, yesNo } from './scenario.js'
@@ -180,7 +180,7 @@ async function queueCase(
   }
   const personIds = await seedPersons(db, 10, 'offline', 'driver')
   const service = await ctx.startService(name, url)
-  const client = new HttpClient(service.port, DRIVERS)
+  const client = ctx.httpClient(service.port, url, DRIVERS)
   const inspectors: Inspector[] = (await logIn(client, personIds)).slice(0, DRIVERS)
   const logged = 10 + holding
   let consumed = 0
@@ -216,7 +216,7 @@ async function crowdCase(ctx: BenchContext, size: number): Promise<Case> {
   const db = openBenchDb(url)
   await seedPersons(db, size, 'free', 'crowd')
   const service = await ctx.startService(name, url)
-  const client = new HttpClient(service.port, DRIVERS)
+  const client = ctx.httpClient(service.port, url, DRIVERS)
   let created = 0
 
   return {

@@ -9,7 +9,7 @@ import type { BenchContext } from '../context.js'
 import { type BenchDb, openBenchDb } from '../database.js'
 import { erlangC, erlangCWaitQuantile } from '../erlang-c.js'
 import { logIn } from '../inspectors.js'
-import { errorSummary, expectStatus, HttpClient } from '../load.js'
+import { errorSummary, expectStatus, type HttpClient } from '../load.js'
 import { ms } from '../measure.js'
 import { seedPersons } from '../seed.js'
 import { batchMeans, fmt, mean, summarize } from '../stats.js'
@@ -48,7 +48,7 @@ export const shift: Scenario = {
     const db = openBenchDb(url)
     const personIds = await seedPersons(db, SERVERS, 'offline', 'shift')
     const service = await ctx.startService('shift', url)
-    const client = new HttpClient(service.port, SERVERS + MAX_IN_FLIGHT)
+    const client = ctx.httpClient(service.port, url, SERVERS + MAX_IN_FLIGHT)
     await logIn(client, personIds)
 
     const rows: ResultRow[] = []
