@@ -12,6 +12,7 @@ import { Credentials } from './domain/access/credentials.js'
 import type { Audience } from './domain/access/roles.js'
 import { SignIn } from './domain/access/sign-in.js'
 import { AssignmentService } from './domain/assignment-service.js'
+import { EventFeed } from './domain/event-feed.js'
 import type { DomainEvent, DomainEventListener } from './domain/events.js'
 import { ReadModel } from './domain/read-model.js'
 import { Roster } from './domain/roster.js'
@@ -20,6 +21,7 @@ import { registerLenientJsonParser } from './http/content-type.js'
 import { registerProblemHandlers, sendProblem } from './http/problem.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
 import { historyRoutes } from './http/routes/assignments.js'
+import { eventRoutes } from './http/routes/events.js'
 import { operationsRoutes } from './http/routes/operations.js'
 import { personRoutes } from './http/routes/persons.js'
 import { presenceRoutes } from './http/routes/presence.js'
@@ -232,10 +234,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   })
   await server.register(swaggerUi, { routePrefix: DOCS_PREFIX })
-  server.get(
-    '/openapi.json',
-    { config: { access: PUBLIC }, schema: { hide: true } },
-    async () => server.swagger(),
+  server.get('/openapi.json', { config: { access: PUBLIC }, schema: { hide: true } }, async () =>
+    server.swagger(),
   )
   await server.register(helmet, {
     contentSecurityPolicy: {
@@ -260,6 +260,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(taskRoutes, deps)
   await server.register(historyRoutes, deps)
   await server.register(apiKeyRoutes, deps)
+  const feed = new EventFeed(store, { pollMs: config.eventPollMs, gapWaitMs: 2000 }, (error) =>
+    server.log.warn({ err: error }, 'reading the event trail failed; retrying'),
+  )
+  await server.register(eventRoutes, { feed, reads, keepAliveMs: 15_000 })
   await server.register(operationsRoutes, { store, metrics })
 
   if (options.startSweeper !== false) {
@@ -268,6 +272,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Fastify closes the listener and drains requests first, then runs onClose hooks.
   server.addHook('onClose', async () => {
     await sweeper.stop()
+    await feed.close()
     await store.close()
   })
 

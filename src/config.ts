@@ -28,6 +28,7 @@ const ConfigSchema = Type.Object({
   SIGN_IN_LOCKOUT_S: Type.Integer({ default: 900, minimum: 1, maximum: 86_400 }),
   SIGN_IN_DELAY_MS: Type.Integer({ default: 250, minimum: 0, maximum: 10_000 }),
   TRUST_PROXY: Type.String({ default: '' }),
+  EVENT_POLL_MS: Type.Integer({ default: 250, minimum: 10, maximum: 60_000 }),
   LOG_LEVEL: Type.Unsafe<string>({
     type: 'string',
     enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -69,6 +70,8 @@ export interface Config {
   readonly signInDelayMs: number
   /** Fastify's trustProxy: false, true, or the proxies' addresses; decides the client address. */
   readonly trustProxy: boolean | string
+  /** How often an instance reads the audit trail for GET /events while anyone listens. */
+  readonly eventPollMs: number
   readonly logLevel: string
 }
 
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signInLockoutS: raw.SIGN_IN_LOCKOUT_S,
     signInDelayMs: raw.SIGN_IN_DELAY_MS,
     trustProxy: raw.TRUST_PROXY === '' ? false : raw.TRUST_PROXY === 'true' || raw.TRUST_PROXY,
+    eventPollMs: raw.EVENT_POLL_MS,
   })
 }
 

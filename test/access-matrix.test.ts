@@ -130,6 +130,8 @@ const RULES: Record<string, Rule> = {
     call: (w) => ({ method: 'GET', url: `/assignments?person_id=${w.me}` }),
     others: (w) => ({ method: 'GET', url: `/assignments?person_id=${w.other}` }),
   },
+  // Answers 406 to a call without Accept: text/event-stream: past the access check, no stream.
+  'GET /events': { allowed: [...STAFF, 'inspector'], call: get('/events') },
   'GET /audit': {
     allowed: [...STAFF, 'inspector'],
     call: (w) => ({ method: 'GET', url: `/audit?person_id=${w.me}` }),

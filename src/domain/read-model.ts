@@ -128,4 +128,11 @@ export class ReadModel {
 
     return EVENTS.page(rows, request, eventFromRow, (row) => [row.id])
   }
+
+  /** Oldest first after `afterId`; an inspector's own only when `personId` is given. */
+  async eventsAfter(afterId: number, limit: number, personId?: number): Promise<AuditEvent[]> {
+    const rows = await this.store.events.listAfter(this.store.db, afterId, limit, { personId })
+
+    return rows.map(eventFromRow)
+  }
 }

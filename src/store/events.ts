@@ -21,4 +21,31 @@ export class EventQueries {
 
     return query.execute()
   }
+
+  /** Oldest first, after the given id: what a follower of the trail reads next. */
+  listAfter(
+    db: Kysely<Database>,
+    afterId: number,
+    limit: number,
+    filter: { personId?: number } = {},
+  ): Promise<EventRow[]> {
+    let query = db
+      .selectFrom('qc_event')
+      .selectAll()
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+    if (filter.personId !== undefined) query = query.where('person_id', '=', filter.personId)
+
+    return query.execute()
+  }
+
+  async lastId(db: Kysely<Database>): Promise<number> {
+    const row = await db
+      .selectFrom('qc_event')
+      .select((eb) => eb.fn.max('id').as('last'))
+      .executeTakeFirst()
+
+    return Number(row?.last ?? 0)
+  }
 }

@@ -1,0 +1,122 @@
+import type { ServerResponse } from 'node:http'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { EventFeed } from '../../domain/event-feed.js'
+import type { AuditEvent } from '../../domain/model.js'
+import type { ReadModel } from '../../domain/read-model.js'
+import { STAFF_AND_INSPECTORS } from '../access.js'
+import { HttpProblem } from '../problem.js'
+import { problemResponses } from '../schemas/common.js'
+
+export interface EventStreamDeps {
+  feed: EventFeed
+  reads: ReadModel
+  /** A comment line this often keeps proxies from closing a quiet stream. */
+  keepAliveMs: number
+}
+
+const REPLAY_PAGE = 500
+
+/**
+ * GET /events: the audit trail as Server-Sent Events, live. A client that reconnects with
+ * Last-Event-ID first gets what it missed from the database, then the live events, so a
+ * dropped connection loses nothing. Events made by other instances arrive through the
+ * database (see EventFeed).
+ */
+export const eventRoutes: FastifyPluginAsyncTypebox<EventStreamDeps> = async (
+  app,
+  { feed, reads, keepAliveMs },
+) => {
+  const open = new Set<ServerResponse>()
+  // Streams never end by themselves; a stopping server ends them so it can drain.
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.end()
+  })
+
+  app.get(
+    '/events',
+    {
+      config: { access: STAFF_AND_INSPECTORS },
+      schema: {
+        tags: ['history'],
+        summary: 'Live events as Server-Sent Events; reconnect with Last-Event-ID to catch up',
+        description:
+          'Send Accept: text/event-stream (EventSource does). Each event has the id of its ' +
+          'audit trail entry and the entry as data. Inspectors get only events about ' +
+          'themselves.',
+        headers: Type.Object({
+          'last-event-id': Type.Optional(
+            Type.String({ pattern: '^\\d{1,15}$', description: 'The last id received.' }),
+          ),
+        }),
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!(request.headers.accept ?? '').includes('text/event-stream')) {
+        throw new HttpProblem(
+          406,
+          'NOT_ACCEPTABLE',
+          'GET /events is a Server-Sent Events stream: send Accept: text/event-stream.',
+        )
+      }
+      const { caller } = request
+      const personId = caller.kind === 'session' ? caller.personId : undefined
+      const mine = (event: AuditEvent) => personId === undefined || event.person_id === personId
+
+      let live = false
+      const waiting: AuditEvent[] = []
+      let sentUpTo = 0
+      const raw = reply.raw
+      const send = (events: readonly AuditEvent[]) => {
+        for (const event of events) {
+          if (event.id <= sentUpTo || !mine(event)) continue
+          raw.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
+          sentUpTo = event.id
+        }
+      }
+      const stopListening = await feed.listen((events) => {
+        if (live) send(events)
+        else waiting.push(...events)
+      })
+      const snapshot = feed.position
+      const lastSeen = request.headers['last-event-id']
+      sentUpTo = lastSeen === undefined ? snapshot : Number(lastSeen)
+
+      reply.hijack()
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // nginx would otherwise hold events back in its buffer.
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      })
+      raw.write('retry: 2000\n\n')
+      open.add(raw)
+      const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs)
+      raw.on('close', () => {
+        clearInterval(keepAlive)
+        stopListening()
+        open.delete(raw)
+      })
+
+      try {
+        while (sentUpTo < snapshot) {
+          const page = await reads.eventsAfter(sentUpTo, REPLAY_PAGE, personId)
+          const missed = page.filter((event) => event.id <= snapshot)
+          send(missed)
+          if (page.length < REPLAY_PAGE || missed.length < page.length) break
+          sentUpTo = Math.max(sentUpTo, page.at(-1)?.id ?? sentUpTo)
+        }
+        // Everything up to the snapshot has been replayed; the feed tells what comes after.
+        sentUpTo = Math.max(sentUpTo, snapshot)
+        live = true
+        send(waiting)
+      } catch (error) {
+        request.log.warn({ err: error }, 'event replay failed; closing the stream')
+        raw.end()
+      }
+    },
+  )
+}
