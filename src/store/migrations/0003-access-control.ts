@@ -117,8 +117,14 @@ async function rebuildSqliteTaskTable(db: Kysely<unknown>): Promise<void> {
       check (status in ('PENDING', 'IN_PROGRESS', 'DONE', 'CANCELLED'))
   )`.execute(db)
   await sql`create temp table qc_task_rows as select * from qc_task`.execute(db)
+  // Dropping the table forgets the highest id it ever gave; keep it, so no id comes back.
+  await sql`create temp table qc_task_sequence as
+    select seq from sqlite_sequence where name = 'qc_task'`.execute(db)
   await sql`drop table qc_task`.execute(db)
   await sql`alter table qc_task_next rename to qc_task`.execute(db)
+  await sql`insert into sqlite_sequence (name, seq)
+    select 'qc_task', seq from qc_task_sequence`.execute(db)
+  await sql`drop table qc_task_sequence`.execute(db)
   await sql`insert into qc_task
     (id, description, status, created_at, assigned_person_id, assigned_at, completed_at)
     select id, description, status, created_at, assigned_person_id, assigned_at, completed_at
