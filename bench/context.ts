@@ -87,10 +87,15 @@ export class BenchContext {
    * that port (for nginx, the one its instances share).
    */
   httpClient(port: number, databaseUrl: string, maxSockets: number): HttpClient {
+    return new HttpClient(port, maxSockets, this.authorization(databaseUrl))
+  }
+
+  /** The Authorization header with the stored admin key of `databaseUrl`. */
+  authorization(databaseUrl: string): string {
     const key = this.adminKeys.get(databaseUrl)
     if (!key) throw new Error(`no admin key for ${databaseUrl}: it was not made by newDatabase`)
 
-    return new HttpClient(port, maxSockets, `Bearer ${key}`)
+    return `Bearer ${key}`
   }
 
   /** sqlite:<path> -> <path>. */

@@ -16,6 +16,7 @@ import { describeEnvironment } from './environment.js'
 import { writeResults } from './results-file.js'
 import { completionCycle } from './scenarios/completion.js'
 import { creation } from './scenarios/creation.js'
+import { eventLatency } from './scenarios/event-latency.js'
 import { memory } from './scenarios/memory.js'
 import { scale } from './scenarios/scale.js'
 import { scaleOut } from './scenarios/scale-out.js'
@@ -23,7 +24,15 @@ import type { Scenario, ScenarioReport } from './scenarios/scenario.js'
 import { shift } from './scenarios/shift.js'
 import { renderResults } from './table.js'
 
-const SCENARIOS: Scenario[] = [completionCycle, creation, shift, scale, memory, scaleOut]
+const SCENARIOS: Scenario[] = [
+  completionCycle,
+  creation,
+  shift,
+  scale,
+  memory,
+  scaleOut,
+  eventLatency,
+]
 /** A scenario still running after this is abandoned and reported as failed. */
 const TIMEOUT_MS = { full: 9 * 60_000, quick: 2 * 60_000 }
 /** The private server's buffer pool: a million tasks and their indexes fit in memory. */
@@ -46,7 +55,9 @@ async function main(): Promise<void> {
   }
   const only = values.only?.split(',').map(Number)
   const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS
-  if (scenarios.length === 0) throw new Error(`--only ${values.only} names no scenario (1 to 6)`)
+  if (scenarios.length === 0) {
+    throw new Error(`--only ${values.only} names no scenario (1 to ${SCENARIOS.length})`)
+  }
   const options: BenchOptions = {
     store: values.store,
     quick: values.quick,

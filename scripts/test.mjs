@@ -1,5 +1,5 @@
-// The whole test suite: type-check and lint, then every test file under test/ (on SQLite
-// and MariaDB).
+// The whole test suite: type-check, lint and build the console, then every test file under
+// test/ (on SQLite and MariaDB).
 // Extra arguments go to node's test runner (for example --test-name-pattern=heartbeat).
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -18,6 +18,9 @@ const testFiles = (dir) =>
   })
 
 run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])
+run('npx', ['tsc', '-p', 'web/tsconfig.json', '--noEmit'])
+// The browser tests drive the console as the service serves it: built.
+run('npx', ['vite', 'build', '--logLevel', 'warn'])
 run('npx', ['biome', 'check', '--diagnostic-level=error'])
 const args = process.argv.slice(2)
 const files = args.some((a) => !a.startsWith('-')) ? [] : testFiles('test').sort()

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { fileURLToPath } from 'node:url'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
@@ -15,16 +16,20 @@ import { AssignmentService } from './domain/assignment-service.js'
 import { EventFeed } from './domain/event-feed.js'
 import type { DomainEvent, DomainEventListener } from './domain/events.js'
 import { ReadModel } from './domain/read-model.js'
+import { Reports } from './domain/reports.js'
 import { Roster } from './domain/roster.js'
+import { RedisFanout } from './fanout/redis-fanout.js'
 import { ADMIN, documentAccess, PUBLIC, registerAccessControl } from './http/access.js'
 import { registerLenientJsonParser } from './http/content-type.js'
 import { registerProblemHandlers, sendProblem } from './http/problem.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
 import { historyRoutes } from './http/routes/assignments.js'
+import { consoleRoutes } from './http/routes/console.js'
 import { eventRoutes } from './http/routes/events.js'
 import { operationsRoutes } from './http/routes/operations.js'
 import { personRoutes } from './http/routes/persons.js'
 import { presenceRoutes } from './http/routes/presence.js'
+import { reportRoutes } from './http/routes/reports.js'
 import { taskRoutes } from './http/routes/tasks.js'
 import { Problem } from './http/schemas/common.js'
 import { BODY_IS_OPTIONAL, registerValidators } from './http/validation.js'
@@ -62,6 +67,10 @@ export interface App {
 }
 
 const DOCS_PREFIX = '/docs'
+/** The built console (npm run build); the same folder from src/ under tsx and from dist/. */
+const CONSOLE_ROOT = fileURLToPath(new URL('../dist/web', import.meta.url))
+/** The wildcard route the static plugin serves the console's files on. */
+const CONSOLE_FILES = '/*'
 
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,64}$/
 
@@ -126,6 +135,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     metrics.record(event)
     log(event)
     options.onEvent?.(event)
+    // Declared further down, beside the feed it nudges; no event is published before then.
+    fanout?.announce()
   }
   const service = new AssignmentService(store, {
     publish,
@@ -149,7 +160,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
       maxDelayMs: config.signInDelayMs * 16,
     },
     clock,
-    (outcome) => metrics.signInAttempts.inc({ outcome }),
+    ({ outcome, subject, address }) => {
+      metrics.signInAttempts.inc({ outcome })
+      // Who was tried and from where, so an operator can see a guessing run; never the PIN.
+      if (outcome !== 'signed_in') server.log.info({ subject, address, outcome }, 'sign-in refused')
+    },
   )
   const sweeper = new Sweeper(
     service,
@@ -169,8 +184,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   server.addSchema(Problem)
   const routes: RouteSummary[] = []
   server.addHook('onRoute', (route) => {
-    // The documentation plugin's own routes are public, like the document they show.
-    if (route.url.startsWith(DOCS_PREFIX)) route.config = { ...route.config, access: PUBLIC }
+    // Routes that plugins add (the documentation, the console's files) are public, like the
+    // pages they serve; whatever those pages show comes from routes that check the caller.
+    if (route.url.startsWith(DOCS_PREFIX) || route.url === CONSOLE_FILES) {
+      route.config = { ...route.config, access: PUBLIC }
+    }
     documentAccess(route)
     for (const method of [route.method].flat()) {
       routes.push({ method, url: route.url, access: route.config?.access ?? ADMIN })
@@ -259,12 +277,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(presenceRoutes, deps)
   await server.register(taskRoutes, deps)
   await server.register(historyRoutes, deps)
+  await server.register(reportRoutes, { reports: new Reports(store, clock) })
   await server.register(apiKeyRoutes, deps)
   const feed = new EventFeed(store, { pollMs: config.eventPollMs, gapWaitMs: 2000 }, (error) =>
     server.log.warn({ err: error }, 'reading the event trail failed; retrying'),
   )
+  const fanout = config.redisUrl
+    ? new RedisFanout({
+        url: config.redisUrl,
+        channel: config.redisChannel,
+        onNudge: () => feed.nudge(),
+        log: server.log.child({ component: 'redis-fanout' }),
+      })
+    : null
   await server.register(eventRoutes, { feed, reads, keepAliveMs: 15_000 })
   await server.register(operationsRoutes, { store, metrics })
+  await server.register(consoleRoutes, { root: CONSOLE_ROOT })
 
   if (options.startSweeper !== false) {
     server.addHook('onReady', async () => sweeper.start())
@@ -272,6 +300,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Fastify closes the listener and drains requests first, then runs onClose hooks.
   server.addHook('onClose', async () => {
     await sweeper.stop()
+    await fanout?.close()
     await feed.close()
     await store.close()
   })

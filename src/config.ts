@@ -22,13 +22,17 @@ const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1024, maximum: 16_777_216 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   AUTH: Type.Unsafe<'on' | 'off'>({ type: 'string', enum: ['on', 'off'], default: 'on' }),
-  ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 32, maxLength: 200 })),
+  // What a bearer token may hold (RFC 6750's token68), so the key can be sent at all.
+  ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._~+/=-]{32,200}$' })),
   SESSION_TTL_S: Type.Integer({ default: 43_200, minimum: 60, maximum: 2_592_000 }),
   SIGN_IN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1, maximum: 1000 }),
   SIGN_IN_LOCKOUT_S: Type.Integer({ default: 900, minimum: 1, maximum: 86_400 }),
   SIGN_IN_DELAY_MS: Type.Integer({ default: 250, minimum: 0, maximum: 10_000 }),
   TRUST_PROXY: Type.String({ default: '' }),
   EVENT_POLL_MS: Type.Integer({ default: 250, minimum: 10, maximum: 60_000 }),
+  // Empty: Redis off, and events travel between instances through the database alone.
+  REDIS_URL: Type.String({ default: '', pattern: '^(rediss?://[^\\s]+)?$' }),
+  REDIS_CHANNEL: Type.String({ default: 'qc-assign:events', pattern: '^[\\w.:-]{1,100}$' }),
   LOG_LEVEL: Type.Unsafe<string>({
     type: 'string',
     enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -72,6 +76,13 @@ export interface Config {
   readonly trustProxy: boolean | string
   /** How often an instance reads the audit trail for GET /events while anyone listens. */
   readonly eventPollMs: number
+  /**
+   * null: off. Otherwise instances tell each other over Redis that the trail grew, so
+   * streams read it at once; the database stays the source and the poll the fallback.
+   */
+  readonly redisUrl: string | null
+  /** Pub/sub ignores Redis's database number; deployments sharing a Redis differ here. */
+  readonly redisChannel: string
   readonly logLevel: string
 }
 
@@ -117,6 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signInDelayMs: raw.SIGN_IN_DELAY_MS,
     trustProxy: raw.TRUST_PROXY === '' ? false : raw.TRUST_PROXY === 'true' || raw.TRUST_PROXY,
     eventPollMs: raw.EVENT_POLL_MS,
+    redisUrl: raw.REDIS_URL === '' ? null : raw.REDIS_URL,
+    redisChannel: raw.REDIS_CHANNEL,
   })
 }
 
@@ -152,6 +165,14 @@ function describeEnvError(error: unknown, env: NodeJS.ProcessEnv): string {
       `invalid configuration: DATABASE_URL ${JSON.stringify(withoutPassword(env[name]))} ` +
       'is not a database the service can use; write mysql://user:pass@host:3306/dbname ' +
       '(naming the database) or sqlite:path/to/file'
+    )
+  }
+
+  if (name === 'REDIS_URL') {
+    return (
+      `invalid configuration: REDIS_URL ${JSON.stringify(withoutPassword(env[name]))} ` +
+      'is not a Redis URL; write redis://[:pass@]host:6379 (rediss:// for TLS), or leave it ' +
+      'empty to follow the database alone'
     )
   }
 

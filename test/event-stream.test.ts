@@ -1,81 +1,11 @@
 // GET /events: live events across instances, catching up after a dropped connection, and
 // inspectors seeing only their own.
 import assert from 'node:assert/strict'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { ADMIN_AUTH } from './support/credentials.js'
+import { EventClient } from './support/event-client.js'
 import { forEachStore, TestService } from './support/stores.js'
-
-interface StreamEvent {
-  id: number
-  type: string
-  person_id: number | null
-  task_id: number | null
-  actor: string
-}
-
-/** An SSE client that collects events; every wait on it is bounded. */
-class EventClient {
-  readonly events: StreamEvent[] = []
-  private buffer = ''
-  private response: IncomingMessage | undefined
-  private readonly closeRequest: () => void
-
-  private constructor(port: number, headers: Record<string, string>) {
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port,
-      path: '/events',
-      headers: { accept: 'text/event-stream', ...headers },
-    })
-    req.on('response', (response) => {
-      this.response = response
-      response.setEncoding('utf8').on('data', (chunk: string) => this.take(chunk))
-    })
-    req.on('error', () => {})
-    req.end()
-    this.closeRequest = () => req.destroy()
-  }
-
-  static async open(port: number, headers: Record<string, string>): Promise<EventClient> {
-    const client = new EventClient(port, headers)
-    await client.until(() => client.response !== undefined, 'the stream to open')
-
-    return client
-  }
-
-  get status(): number | undefined {
-    return this.response?.statusCode
-  }
-
-  async until(done: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-
-  close(): void {
-    this.closeRequest()
-  }
-
-  private take(chunk: string): void {
-    this.buffer += chunk
-    for (;;) {
-      const end = this.buffer.indexOf('\n\n')
-      if (end < 0) return
-      const block = this.buffer.slice(0, end)
-      this.buffer = this.buffer.slice(end + 2)
-      const data = block
-        .split('\n')
-        .find((line) => line.startsWith('data: '))
-        ?.slice('data: '.length)
-      if (data) this.events.push(JSON.parse(data) as StreamEvent)
-    }
-  }
-}
 
 forEachStore('the live event stream', (t) => {
   let second: TestService | undefined

@@ -98,6 +98,67 @@ forEachStore(
       assertProblem(await signIn({ person_id: fresh, pin: PIN }), 429)
     })
 
+    test('guesses sent all at once are held to the same limit, and none gets through', async () => {
+      const ann = await inspector('Ann')
+      const guesses = Array.from({ length: 30 }, (_, n) => `${1000 + n}`)
+
+      const replies = await Promise.all(guesses.map((pin) => signIn({ person_id: ann, pin })))
+
+      const statuses = replies.map((reply) => reply.status)
+      assert.equal(statuses.filter((status) => status === 401).length, 3, statuses.join(' '))
+      assert.equal(statuses.filter((status) => status === 429).length, 27)
+      assertProblem(await signIn({ person_id: ann, pin: PIN }), 429)
+    })
+
+    test('the person id and the badge share one count', async () => {
+      const ann = await inspector('Ann', { badge_code: 'A-9' })
+      assertProblem(await signIn({ person_id: ann, pin: 'guess' }), 401)
+      assertProblem(await signIn({ badge_code: 'A-9', pin: 'guess' }), 401)
+      assertProblem(await signIn({ person_id: ann, pin: 'guess' }), 401)
+
+      assertProblem(await signIn({ badge_code: 'A-9', pin: PIN }), 429)
+    })
+
+    test('a new PIN ends the old sessions and lifts a refusal', async () => {
+      const ann = await inspector('Ann')
+      const { token } = (await signIn({ person_id: ann, pin: PIN })).body.session
+      for (let attempt = 0; attempt < 3; attempt++) await signIn({ person_id: ann, pin: 'nope' })
+      assertProblem(await signIn({ person_id: ann, pin: PIN }), 429)
+
+      const changed = await t.service.request('PATCH', `/persons/${ann}`, { pin: '9753' })
+
+      assert.equal(changed.status, 200)
+      assertProblem(await t.service.get('/me', as(token)), 401)
+      assertProblem(await signIn({ person_id: ann, pin: PIN }), 401)
+      assert.equal((await signIn({ person_id: ann, pin: '9753' })).status, 200)
+    })
+
+    test('answers that carry a token or a key are never cached', async () => {
+      const ann = await inspector('Ann')
+      const signedIn = await signIn({ person_id: ann, pin: PIN })
+      const made = await t.service.post('/api-keys', { name: 'mes', role: 'integration' })
+
+      assert.equal(signedIn.headers['cache-control'], 'no-store')
+      assert.equal(made.headers['cache-control'], 'no-store')
+    })
+
+    test('an inspector logs themself in again with their session and no body', async () => {
+      const ann = await inspector('Ann')
+      const { token } = (await signIn({ person_id: ann, pin: PIN })).body.session
+      await t.service.post('/logout', { person_id: ann }, as(token)).catch(() => undefined)
+      const again = await signIn({ person_id: ann, pin: PIN })
+
+      const reply = await t.service.request(
+        'POST',
+        '/login',
+        undefined,
+        as(again.body.session.token),
+      )
+
+      assert.equal(reply.status, 200, JSON.stringify(reply.body))
+      assert.equal(reply.body.person.id, ann)
+    })
+
     test('a key may log an inspector in on their behalf, by badge, without a token', async () => {
       const ann = await inspector('Ann', { badge_code: 'B-1' })
       const reader = await key('integration', 'badge-reader')
@@ -267,13 +328,13 @@ test('AUTH=off is refused unless the service listens on loopback only', () => {
   assert.equal(loadConfig({ ...base, HOST: '0.0.0.0' }).authEnabled, true)
 })
 
-test('a too-short ADMIN_API_KEY is refused without being echoed', () => {
-  const secret = 'short-but-secret'
-
-  assert.throws(
-    () => loadConfig({ DATABASE_URL: 'sqlite::memory:', ADMIN_API_KEY: secret }),
-    (error: Error) => /ADMIN_API_KEY/.test(error.message) && !error.message.includes(secret),
-  )
+test('an ADMIN_API_KEY that is too short or cannot be sent is refused, not echoed', () => {
+  for (const secret of ['short-but-secret', 'correct horse battery staple!! 2026 admin']) {
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'sqlite::memory:', ADMIN_API_KEY: secret }),
+      (error: Error) => /ADMIN_API_KEY/.test(error.message) && !error.message.includes(secret),
+    )
+  }
 })
 
 test('with AUTH=off every request acts as an admin, recorded as anonymous', async () => {
@@ -281,9 +342,15 @@ test('with AUTH=off every request acts as an admin, recorded as anonymous', asyn
   const service = await TestService.start(database.url, { AUTH: 'off', HOST: '127.0.0.1' })
   try {
     const task = await service.post('/tasks', { description: 'x' }, anonymous)
+    const fromAPage = await service.post(
+      '/tasks',
+      { description: 'sent by another site' },
+      { ...anonymous, 'sec-fetch-site': 'cross-site' },
+    )
 
     assert.equal(task.status, 201)
     assert.equal(task.body.created_by, 'anonymous')
+    assertProblem(fromAPage, 403, 'CROSS_SITE')
   } finally {
     await service.stop()
     await database.drop()

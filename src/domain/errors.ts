@@ -49,3 +49,8 @@ export class TooManyAttemptsError extends DomainError {
     super(code, message)
   }
 }
+
+/** The service cannot take the request right now (503); nothing was changed. */
+export class UnavailableError extends DomainError {
+  override name = 'UnavailableError'
+}

@@ -11,6 +11,11 @@ export interface EventFeedOptions {
    */
   gapWaitMs: number
   batchSize?: number
+  /**
+   * The least time between the starts of two reads that nudges bring forward, so a busy
+   * fleet, whose every commit nudges every instance, costs each at most one read this often.
+   */
+  nudgeGapMs?: number
 }
 
 export type FeedListener = (events: readonly AuditEvent[]) => void
@@ -18,12 +23,16 @@ export type FeedListener = (events: readonly AuditEvent[]) => void
 /**
  * Follows the audit trail in the database and tells listeners of each new event once, in id
  * order: the one way events travel between instances, since every instance writes there.
- * It reads only while someone listens.
+ * It reads only while someone listens, every pollMs, and sooner when nudged (Redis, when
+ * configured, carries only that nudge, never an event).
  */
 export class EventFeed {
   private readonly listeners = new Set<FeedListener>()
   private timer: NodeJS.Timeout | null = null
   private reading: Promise<void> | null = null
+  private readStartedAt = 0
+  /** A nudge came while a read was under way, which may have missed the nudging commit. */
+  private nudged = false
   /** The highest id told; every id at or below it has been told or given up on. */
   private told = 0
   private holeSeenAt: number | null = null
@@ -54,6 +63,21 @@ export class EventFeed {
     }
   }
 
+  /**
+   * Reads at once (or as soon as nudgeGapMs allows) rather than at the next poll: another
+   * instance has said the trail grew. Never starts a read beside one in progress; that read
+   * is followed by another instead. Nothing happens while nobody listens.
+   */
+  nudge(): void {
+    if (this.timer === null) return
+    if (this.reading) {
+      this.nudged = true
+      return
+    }
+    clearTimeout(this.timer)
+    this.schedule(this.nudgeDelay())
+  }
+
   async close(): Promise<void> {
     this.listeners.clear()
     this.stop()
@@ -65,16 +89,25 @@ export class EventFeed {
     this.timer = null
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.options.pollMs): void {
     this.timer = setTimeout(() => {
+      this.nudged = false
+      this.readStartedAt = Date.now()
       this.reading = this.readOnce()
         .catch(this.reportError)
         .finally(() => {
           this.reading = null
-          if (this.timer !== null && this.listeners.size > 0) this.schedule()
+          if (this.timer === null || this.listeners.size === 0) return
+          this.schedule(this.nudged ? this.nudgeDelay() : this.options.pollMs)
         })
-    }, this.options.pollMs)
+    }, delayMs)
     this.timer.unref()
+  }
+
+  private nudgeDelay(): number {
+    const gap = this.options.nudgeGapMs ?? 10
+
+    return Math.max(0, this.readStartedAt + gap - Date.now())
   }
 
   private async readOnce(): Promise<void> {

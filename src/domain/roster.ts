@@ -65,6 +65,12 @@ export class Roster {
       })
       if (!found) throw personNotFound(id)
       const now = this.clock()
+      if (pinHash !== undefined) {
+        // A new PIN (or none) ends the sessions the old one opened, and lifts a refusal
+        // earned by guessing at the old one.
+        await this.store.sessions.revokeAllOf(tx, id, toDbTime(now))
+        await this.store.signInThrottle.forget(tx, `person:${id}`)
+      }
       const updated: DomainEvent[] = [{ type: 'person_updated', personId: id, fields, actor }]
       if (fields.length > 0) await recordEvents(this.store, tx, updated, now)
 

@@ -47,6 +47,14 @@ export function registerAccessControl(app: FastifyInstance, options: AccessOptio
   // biome-ignore lint/suspicious/noExplicitAny: set by the hook below before any handler reads it
   app.decorateRequest('caller', null as any)
   app.addHook('onRequest', async (request) => {
+    if (!options.enabled && request.headers['sec-fetch-site'] === 'cross-site') {
+      // With no credential to steal, any web page the developer visits could send requests
+      // to their loopback service; a browser marks those, and they are refused.
+      throw new ForbiddenError(
+        'CROSS_SITE',
+        'With AUTH=off, requests from other sites are refused.',
+      )
+    }
     request.caller = options.enabled
       ? await identify(options.credentials, request.headers.authorization)
       : OPEN_CALLER
@@ -109,7 +117,8 @@ function notYours(what: string, id: number): ForbiddenError {
 export function documentAccess(route: RouteOptions): void {
   const audience = route.config?.access ?? ADMIN
   const roles = audience.filter((who): who is Role => who !== 'anonymous')
-  if (!route.schema) return
+  // A GET's automatic HEAD route shares its schema: note the roles once.
+  if (!route.schema || route.method === 'HEAD') return
   const note = audience.includes('anonymous')
     ? 'No credential needed.'
     : `Roles: ${roles.join(', ')}.`

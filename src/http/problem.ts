@@ -8,6 +8,7 @@ import {
   NotFoundError,
   TooManyAttemptsError,
   UnauthenticatedError,
+  UnavailableError,
 } from '../domain/errors.js'
 
 export interface ProblemBody {
@@ -170,6 +171,7 @@ function statusOf(error: DomainError): number {
   if (error instanceof UnauthenticatedError) return 401
   if (error instanceof ForbiddenError) return 403
   if (error instanceof TooManyAttemptsError) return 429
+  if (error instanceof UnavailableError) return 503
 
   return 422
 }

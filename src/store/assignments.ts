@@ -4,7 +4,8 @@ import type { AssignmentTable, Database, DbTime, EndReason, StartReason } from '
 
 export type AssignmentRow = Omit<Selectable<AssignmentTable>, 'open_task_id' | 'open_person_id'>
 
-const COLUMNS = [
+/** Every column but the generated guards. */
+export const ASSIGNMENT_COLUMNS = [
   'id',
   'task_id',
   'person_id',
@@ -69,7 +70,11 @@ export class AssignmentQueries {
     db: Kysely<Database>,
     page: { taskId?: number; personId?: number; beforeId?: number; limit: number },
   ): Promise<AssignmentRow[]> {
-    let query = db.selectFrom('assignment').select(COLUMNS).orderBy('id', 'desc').limit(page.limit)
+    let query = db
+      .selectFrom('assignment')
+      .select(ASSIGNMENT_COLUMNS)
+      .orderBy('id', 'desc')
+      .limit(page.limit)
     if (page.taskId !== undefined) query = query.where('task_id', '=', page.taskId)
     if (page.personId !== undefined) query = query.where('person_id', '=', page.personId)
     if (page.beforeId !== undefined) query = query.where('id', '<', page.beforeId)

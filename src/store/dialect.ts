@@ -1,4 +1,5 @@
-import type { Dialect, Expression, SelectQueryBuilder } from 'kysely'
+import type { AliasableExpression, Dialect, Expression, SelectQueryBuilder } from 'kysely'
+import type { DbTime } from './schema.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: a lock clause fits any select
 export type AnySelect = SelectQueryBuilder<any, any, any>
@@ -22,6 +23,9 @@ export interface StoreDialect {
   retryReason(error: unknown): string | null
   /** True when the error means the database cannot be reached at all. */
   isUnavailable(error: unknown): boolean
+
+  /** Whole milliseconds from one stored time to another; the stores share no date arithmetic. */
+  millisBetween(earlier: Expression<DbTime>, later: Expression<DbTime>): AliasableExpression<number>
 
   readonly columnTypes: {
     readonly timestamp: Expression<unknown>

@@ -3,6 +3,7 @@ import type { StoreDialect } from './dialect.js'
 import { initialSchema } from './migrations/0001-initial-schema.js'
 import { idempotencyKeys } from './migrations/0002-idempotency-keys.js'
 import { accessControl } from './migrations/0003-access-control.js'
+import { dashboardIndexes } from './migrations/0004-dashboard-indexes.js'
 import { retrying } from './retry.js'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped; add another. */
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, (dialect: StoreDialect) => Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-idempotency-keys': idempotencyKeys,
   '0003-access-control': accessControl,
+  '0004-dashboard-indexes': dashboardIndexes,
 }
 
 export const MIGRATION_NAMES = Object.keys(MIGRATIONS)

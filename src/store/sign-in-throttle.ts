@@ -33,6 +33,24 @@ export class SignInThrottleQueries {
       .execute()
   }
 
+  async block(tx: Transaction<Database>, subject: string, until: DbTime): Promise<void> {
+    await tx
+      .updateTable('sign_in_throttle')
+      .set({ blocked_until: until })
+      .where('subject', '=', subject)
+      .execute()
+  }
+
+  /** One failure fewer, never below zero. */
+  async uncount(tx: Transaction<Database>, subject: string): Promise<void> {
+    await tx
+      .updateTable('sign_in_throttle')
+      .set((eb) => ({ failures: eb('failures', '-', 1) }))
+      .where('subject', '=', subject)
+      .where('failures', '>', 0)
+      .execute()
+  }
+
   async forget(db: Kysely<Database>, subject: string): Promise<void> {
     await db.deleteFrom('sign_in_throttle').where('subject', '=', subject).execute()
   }

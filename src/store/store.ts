@@ -7,6 +7,7 @@ import { EventQueries } from './events.js'
 import { IdempotencyKeyQueries } from './idempotency-keys.js'
 import { isMigrated, type MigrationReport, migrateToLatest } from './migrate.js'
 import { PersonQueries } from './persons.js'
+import { ReportQueries } from './reports.js'
 import { retrying } from './retry.js'
 import type { Database } from './schema.js'
 import { SessionQueries } from './sessions.js'
@@ -40,6 +41,7 @@ export class Store {
   readonly sessions = new SessionQueries()
   readonly signInThrottle: SignInThrottleQueries
   readonly events = new EventQueries()
+  readonly reports: ReportQueries
 
   private constructor(
     readonly dialect: StoreDialect,
@@ -50,6 +52,7 @@ export class Store {
     this.persons = new PersonQueries(dialect)
     this.idempotencyKeys = new IdempotencyKeyQueries(dialect)
     this.signInThrottle = new SignInThrottleQueries(dialect)
+    this.reports = new ReportQueries(dialect)
   }
 
   static open(options: ConnectOptions, hooks: StoreHooks = {}): Store {

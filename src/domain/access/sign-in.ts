@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import pLimit from 'p-limit'
 import type { ThrottleRow } from '../../store/sign-in-throttle.js'
 import type { Store } from '../../store/store.js'
 import { fromDbTime, toDbTime } from '../../store/time.js'
-import { TooManyAttemptsError, UnauthenticatedError } from '../errors.js'
+import { TooManyAttemptsError, UnauthenticatedError, UnavailableError } from '../errors.js'
 import { verifyPin } from './secrets.js'
 
 export interface SignInPolicy {
-  /** Failed sign-ins for one person (or badge) before sign-in is refused for a while. */
+  /** Failed sign-ins for one person before sign-in is refused for a while. */
   maxFailuresPerPerson: number
   /** The same for one client address, which many inspectors at a station may share. */
   maxFailuresPerAddress: number
@@ -19,48 +20,89 @@ export interface SignInPolicy {
 
 export type Who = { personId: number } | { badgeCode: string }
 
-/** What a failed or refused attempt tells the metrics. */
+/** What an attempt tells the metrics and the log. */
 export type SignInOutcome = 'signed_in' | 'failed' | 'refused'
+
+export interface SignInAttempt {
+  outcome: SignInOutcome
+  /** 'person:<id>', or 'badge:<code>' for a badge nobody has. */
+  subject: string
+  address: string
+}
+
+/**
+ * PIN checks at once per instance. Each takes a thread of libuv's pool (four by default) and
+ * 32 MiB for about 100 ms; a flood of guesses must not starve the pool or the memory.
+ */
+const CONCURRENT_CHECKS = 2
+/** Beyond this many waiting, sign-in answers 503 at once rather than queueing for seconds. */
+const WAITING_CHECKS = 32
 
 /**
  * Checks an inspector's PIN, slowing down and then refusing repeated failures per person
- * and per client address. The counts live in the database, so every instance applies the
- * same limits; a correct PIN does not clear the address's count, so one known PIN cannot
- * be used to reset a guessing run against others.
+ * and per client address. Each attempt is counted as a failure before its PIN is checked
+ * (and forgiven if it was right), so attempts sent all at once cannot slip past the limit
+ * while earlier ones are still being checked. The counts live in the database: every
+ * instance applies the same limits.
  */
 export class SignIn {
+  private readonly checks = pLimit(CONCURRENT_CHECKS)
+
   constructor(
     private readonly store: Store,
     private readonly policy: SignInPolicy,
     private readonly clock: () => Date,
-    private readonly onOutcome: (outcome: SignInOutcome) => void = () => {},
+    private readonly onAttempt: (attempt: SignInAttempt) => void = () => {},
   ) {}
 
-  /** The person's id when the PIN is right; otherwise 401 (after a delay) or 429. */
+  /** The person's id when the PIN is right; otherwise 401 (after a delay), 429 or 503. */
   async verify(who: Who, pin: string, address: string): Promise<number> {
-    const personSubject = 'personId' in who ? `person:${who.personId}` : `badge:${who.badgeCode}`
-    const subjects = [personSubject, `address:${address}`]
-    const now = this.clock()
-    this.refuseIfBlocked(await this.store.signInThrottle.find(this.store.db, subjects), now)
-
     const person = await this.store.persons.findCredentials(this.store.db, who)
+    // One count per person, whether they give their id or their badge.
+    const subject = person
+      ? `person:${person.id}`
+      : 'personId' in who
+        ? `person:${who.personId}`
+        : `badge:${who.badgeCode}`
+    const addressSubject = `address:${address}`
+    const attempt = (outcome: SignInOutcome) => this.onAttempt({ outcome, subject, address })
+
+    const now = this.clock()
+    const reserved = await this.reserve([subject, addressSubject], now)
+    if (reserved.refusedForS !== null) {
+      attempt('refused')
+      throw tooManyAttempts(reserved.refusedForS)
+    }
+    if (this.checks.pendingCount >= WAITING_CHECKS) {
+      await this.forgive(subject, addressSubject)
+      throw new UnavailableError(
+        'SIGN_IN_BUSY',
+        'Too many sign-ins are being checked right now; try again in a moment.',
+      )
+    }
     // Checked against a decoy when there is no person or no PIN: the same time either way.
-    const valid = await verifyPin(pin, person?.pin_hash ?? null)
+    const valid = await this.checks(() => verifyPin(pin, person?.pin_hash ?? null))
     if (valid && person) {
-      await this.store.signInThrottle.forget(this.store.db, personSubject)
-      this.onOutcome('signed_in')
+      await this.forgive(subject, addressSubject)
+      attempt('signed_in')
 
       return person.id
     }
 
-    const failures = await this.countFailure(subjects, now)
-    this.onOutcome('failed')
+    await this.blockWhereFull(reserved.counts, now)
+    attempt('failed')
+    const failures = Math.max(...reserved.counts.values())
     const delay = this.policy.baseDelayMs * 2 ** (failures - 1)
     await sleep(Math.min(delay, this.policy.maxDelayMs))
     throw new UnauthenticatedError(
       'SIGN_IN_FAILED',
       'The person id or badge and PIN do not match a person who may sign in.',
     )
+  }
+
+  /** Clears a person's count and refusal: a supervisor set them a new PIN. */
+  async clearPerson(personId: number): Promise<void> {
+    await this.store.signInThrottle.forget(this.store.db, `person:${personId}`)
   }
 
   /** Forgets counts whose window and refusal have both ended; the sweeper calls this. */
@@ -70,55 +112,85 @@ export class SignIn {
     return this.store.signInThrottle.forgetOlderThan(this.store.db, toDbTime(cutoff))
   }
 
-  private refuseIfBlocked(rows: ThrottleRow[], now: Date): void {
-    const until = rows
-      .map((row) => (row.blocked_until === null ? 0 : fromDbTime(row.blocked_until).getTime()))
-      .reduce((latest, time) => Math.max(latest, time), 0)
-    if (until <= now.getTime()) return
-    this.onOutcome('refused')
-    const retryAfterS = Math.ceil((until - now.getTime()) / 1000)
-    throw new TooManyAttemptsError(
-      'TOO_MANY_SIGN_IN_ATTEMPTS',
-      `Too many failed sign-ins; try again in ${retryAfterS} s, or ask a supervisor.`,
-      retryAfterS,
-    )
+  private limitOf(subject: string): number {
+    return subject.startsWith('address:')
+      ? this.policy.maxFailuresPerAddress
+      : this.policy.maxFailuresPerPerson
   }
 
-  /** Counts one failure for each subject; returns the highest count, for the delay. */
-  private async countFailure(subjects: string[], now: Date): Promise<number> {
+  /**
+   * Counts this attempt for each subject, under their row locks, or finds a subject refused
+   * (blocked, or already at its limit). A refusal is written, not thrown, inside the
+   * transaction, so it is kept.
+   */
+  private reserve(subjects: string[], now: Date) {
     return this.store.transaction(async (tx) => {
-      let highest = 0
+      const counts = new Map<string, number>()
+      let refusedUntil = 0
       for (const subject of subjects) {
-        const limit = subject.startsWith('address:')
-          ? this.policy.maxFailuresPerAddress
-          : this.policy.maxFailuresPerPerson
         const row = await this.store.signInThrottle.lock(tx, subject)
-        const next = this.nextCount(subject, row, now, limit)
+        const blockedUntil = row?.blocked_until ? fromDbTime(row.blocked_until).getTime() : 0
+        if (blockedUntil > now.getTime()) {
+          refusedUntil = Math.max(refusedUntil, blockedUntil)
+          continue
+        }
+        const fresh = !row || this.windowEnded(row, now)
+        const failures = fresh ? 0 : row.failures
+        const next: ThrottleRow = {
+          subject,
+          failures: failures + 1,
+          first_failed_at: fresh ? toDbTime(now) : row.first_failed_at,
+          blocked_until: null,
+        }
+        if (failures >= this.limitOf(subject)) {
+          const until = now.getTime() + this.policy.lockoutS * 1000
+          refusedUntil = Math.max(refusedUntil, until)
+          next.failures = failures
+          next.blocked_until = toDbTime(new Date(until))
+        }
         if (row) await this.store.signInThrottle.update(tx, next)
         else await this.store.signInThrottle.insert(tx, next)
-        highest = Math.max(highest, next.failures)
+        counts.set(subject, next.failures)
       }
+      const refusedForS = refusedUntil > 0 ? Math.ceil((refusedUntil - now.getTime()) / 1000) : null
 
-      return highest
+      return { counts, refusedForS }
     })
   }
 
-  private nextCount(
-    subject: string,
-    row: ThrottleRow | undefined,
-    now: Date,
-    limit: number,
-  ): ThrottleRow {
-    const windowMs = this.policy.lockoutS * 1000
-    const fresh = !row || fromDbTime(row.first_failed_at).getTime() < now.getTime() - windowMs
-    const failures = fresh ? 1 : row.failures + 1
-    const blocked = failures >= limit ? toDbTime(new Date(now.getTime() + windowMs)) : null
-
-    return {
-      subject,
-      failures,
-      first_failed_at: fresh ? toDbTime(now) : row.first_failed_at,
-      blocked_until: blocked ?? (fresh ? null : row.blocked_until),
-    }
+  /** After a failure: subjects whose count reached the limit are refused for a while. */
+  private async blockWhereFull(counts: Map<string, number>, now: Date): Promise<void> {
+    const full = [...counts].filter(([subject, count]) => count >= this.limitOf(subject))
+    if (full.length === 0) return
+    const until = toDbTime(new Date(now.getTime() + this.policy.lockoutS * 1000))
+    await this.store.transaction(async (tx) => {
+      for (const [subject] of full) await this.store.signInThrottle.block(tx, subject, until)
+    })
   }
+
+  /**
+   * Takes back this attempt's count: the person's count goes, the address keeps its earlier
+   * failures, so one known PIN cannot reset a guessing run against others from there.
+   */
+  private async forgive(subject: string, addressSubject: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await this.store.signInThrottle.forget(tx, subject)
+      await this.store.signInThrottle.uncount(tx, addressSubject)
+    })
+  }
+
+  private windowEnded(row: ThrottleRow, now: Date): boolean {
+    const started = fromDbTime(row.first_failed_at).getTime()
+
+    return started < now.getTime() - this.policy.lockoutS * 1000
+  }
+}
+
+function tooManyAttempts(retryAfterS: number): TooManyAttemptsError {
+  return new TooManyAttemptsError(
+    'TOO_MANY_SIGN_IN_ATTEMPTS',
+    `Too many failed sign-ins; try again in ${retryAfterS} s, or ask a supervisor to set a ` +
+      'new PIN, which lifts the refusal for that inspector.',
+    retryAfterS,
+  )
 }

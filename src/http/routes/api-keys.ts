@@ -35,7 +35,12 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
       const issued = await apiKeys.create(name, role, request.caller.actor)
       request.log.info({ keyId: issued.id, name, role }, 'api key created')
 
-      return reply.status(201).header('location', `/api-keys/${issued.id}`).send(issued)
+      // The answer holds the key itself: no cache may keep it.
+      return reply
+        .status(201)
+        .header('location', `/api-keys/${issued.id}`)
+        .header('cache-control', 'no-store')
+        .send(issued)
     },
   )
 

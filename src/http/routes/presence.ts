@@ -49,13 +49,16 @@ export const presenceRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
           'reader), no token. With an inspector session: logs that inspector in again. ' +
           'Repeated wrong PINs are slowed down, then refused for SIGN_IN_LOCKOUT_S (429). ' +
           'Logging in again only refreshes the heartbeat.',
-        body: Type.Object(
-          {
-            person_id: Type.Optional(Id),
-            badge_code: Type.Optional(BadgeCode),
-            pin: Type.Optional(Pin),
-          },
-          { additionalProperties: false },
+        // Optional: an inspector's session already names who logs in.
+        body: optionalBody(
+          Type.Object(
+            {
+              person_id: Type.Optional(Id),
+              badge_code: Type.Optional(BadgeCode),
+              pin: Type.Optional(Pin),
+            },
+            { additionalProperties: false },
+          ),
         ),
         response: {
           200: Type.Object({
@@ -67,8 +70,8 @@ export const presenceRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         },
       },
     },
-    async (request) => {
-      const { person_id, badge_code, pin } = request.body
+    async (request, reply) => {
+      const { person_id, badge_code, pin } = request.body ?? {}
       if (person_id !== undefined && badge_code !== undefined) {
         throw new InvalidInputError(
           'VALIDATION_FAILED',
@@ -91,6 +94,8 @@ export const presenceRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         const personId = await signIn.verify(who, pin, request.ip)
         const session = await credentials.openSession(personId)
         request.log.info({ personId }, 'inspector signed in')
+        // The answer holds the token: no cache, shared or private, may keep it.
+        reply.header('cache-control', 'no-store')
 
         return { ...(await service.login(personId, personActor(personId))), session }
       }

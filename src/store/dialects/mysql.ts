@@ -97,6 +97,10 @@ export function mysqlDialect(options: MysqlOptions): StoreDialect {
       return typeof code === 'string' && UNAVAILABLE_CODES.has(code)
     },
 
+    // DATETIME(3) differs by whole thousands of microseconds, so the division is exact.
+    millisBetween: (earlier, later) =>
+      sql<number>`(timestampdiff(microsecond, ${earlier}, ${later}) div 1000)`,
+
     columnTypes: {
       timestamp: sql`datetime(3)`,
       taskStatus: sql`enum('PENDING', 'IN_PROGRESS', 'DONE')`,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import {
@@ -66,6 +66,9 @@ export function sqliteDialect(options: SqliteOptions): StoreDialect {
     createKyselyDialect() {
       if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
       const database = new SqliteDatabase(options.path)
+      // The file holds PIN hashes and key digests: for the service's own user only. The
+      // write-ahead log and shared-memory files take the same mode from it.
+      if (options.path !== ':memory:') chmodSync(options.path, 0o600)
       // Connection settings, applied to the one connection this process holds.
       database.pragma('journal_mode = WAL')
       database.pragma('synchronous = NORMAL')
@@ -96,6 +99,10 @@ export function sqliteDialect(options: SqliteOptions): StoreDialect {
 
       return code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR'
     },
+
+    // Julian days are doubles, a few microseconds off at most: rounding restores the ms.
+    millisBetween: (earlier, later) =>
+      sql<number>`cast(round((julianday(${later}) - julianday(${earlier})) * 86400000) as integer)`,
 
     columnTypes: {
       timestamp: sql`text`,

@@ -1,0 +1,234 @@
+import { ApiError, authHeaders, get, post } from './api.js'
+import { throughputChart } from './chart.js'
+import { type Dashboard, loadDashboard } from './dashboard.js'
+import { duration, el, since } from './format.js'
+import { LiveStream } from './live.js'
+
+interface Task {
+  id: number
+  description: string
+  created_at: string
+}
+
+interface Page<T> {
+  items: T[]
+  next_cursor: string | null
+}
+
+/**
+ * The QC lead's view: the queue, the inspectors, live counters and the last hours, with the
+ * few actions a lead takes (create a task, release one, log someone out, export history).
+ */
+export function showSupervisor(root: HTMLElement, signOut: (why: string) => void): () => void {
+  const message = el('p', { id: 'message', role: 'status' })
+  const counters = el('section', { class: 'counters', 'aria-label': 'Counters' })
+  const chart = el('section', { class: 'panel', 'aria-label': 'Last hours' })
+  const queue = el('section', { class: 'panel', 'aria-label': 'Queue' })
+  const people = el('section', { class: 'panel', 'aria-label': 'Inspectors' })
+  let dashboard: Dashboard | null = null
+  let pending: Task[] = []
+
+  const act = async (what: () => Promise<unknown>, done: string) => {
+    try {
+      await what()
+      message.textContent = done
+      await refresh()
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return signOut('Your key was refused.')
+      message.textContent = (error as Error).message
+    }
+  }
+
+  const refresh = async () => {
+    try {
+      const [board, queued] = await Promise.all([
+        loadDashboard(),
+        get<Page<Task>>('/tasks/pending?limit=100'),
+      ])
+      dashboard = board
+      pending = queued.items
+      render()
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return signOut('Your key was refused.')
+      message.textContent = (error as Error).message
+    }
+  }
+
+  const render = () => {
+    if (!dashboard) return
+    const { totals } = dashboard
+    const counter = (id: string, label: string, value: string) =>
+      el('div', { class: 'counter' }, el('strong', { id }, value), el('span', {}, label))
+    const wait = (ms: number | null) => (ms === null ? '–' : duration(ms))
+    counters.replaceChildren(
+      counter('count-pending', 'pending', String(totals.pending)),
+      counter('count-in-progress', 'in progress', String(totals.inProgress)),
+      counter('count-done-today', 'done today', String(totals.doneToday)),
+      counter('wait-mean', 'mean wait, last hour', wait(totals.meanWaitMs)),
+      counter('wait-p95', 'p95 wait, last hour', wait(totals.p95WaitMs)),
+    )
+    chart.replaceChildren(el('h2', {}, 'Last hours'), throughputChart(dashboard.hours))
+
+    const queueRows = pending.map((task) =>
+      el(
+        'tr',
+        { 'data-task-id': String(task.id) },
+        el('td', {}, String(task.id)),
+        el('td', {}, task.description),
+        el('td', {}, since(task.created_at)),
+        el(
+          'td',
+          {},
+          actionButton('Cancel', () => post(`/tasks/${task.id}/cancel`)),
+        ),
+      ),
+    )
+    queue.replaceChildren(
+      el('h2', {}, `Queue (${totals.pending})`),
+      table(['Task', 'Description', 'Waiting', ''], queueRows, 'queue-table'),
+    )
+
+    const personRows = dashboard.inspectors.map((person) => {
+      const actions = el('td', {})
+      if (person.task) {
+        const taskId = person.task.id
+        actions.append(actionButton('Release task', () => post(`/tasks/${taskId}/release`)))
+      }
+      if (person.state !== 'offline') {
+        actions.append(actionButton('Log out', () => post('/logout', { person_id: person.id })))
+      }
+      return el(
+        'tr',
+        { 'data-person-id': String(person.id) },
+        el('td', {}, person.name),
+        el('td', {}, el('span', { class: `state ${person.state}` }, person.state)),
+        el('td', {}, person.task ? `${person.task.id}: ${person.task.description}` : '–'),
+        el('td', {}, person.task ? since(person.task.assigned_at) : '–'),
+        el('td', {}, String(person.doneToday)),
+        actions,
+      )
+    })
+    people.replaceChildren(
+      el('h2', {}, 'Inspectors'),
+      table(
+        ['Inspector', 'State', 'Task', 'On it for', 'Done today', ''],
+        personRows,
+        'inspector-table',
+      ),
+    )
+  }
+
+  const actionButton = (label: string, action: () => Promise<unknown>) => {
+    const button = el('button', { type: 'button', class: 'small' }, label)
+    button.addEventListener('click', () => void act(action, `${label}: done.`))
+    return button
+  }
+
+  root.replaceChildren(
+    el('header', {}, el('h1', {}, 'QC console'), signOutButton(signOut)),
+    counters,
+    createForm(act),
+    queue,
+    people,
+    chart,
+    exportForm((text) => {
+      message.textContent = text
+    }),
+    message,
+  )
+
+  let later: ReturnType<typeof setTimeout> | undefined
+  const soon = () => {
+    clearTimeout(later)
+    later = setTimeout(() => void refresh(), 150)
+  }
+  const stream = new LiveStream({
+    onEvents: soon,
+    onOpen: soon,
+    onUnauthorized: () => signOut('Your key was refused.'),
+  })
+  stream.start()
+  // Ages and times on task move even when nothing happens.
+  const ticking = setInterval(render, 5000)
+
+  return () => {
+    stream.stop()
+    clearInterval(ticking)
+    clearTimeout(later)
+  }
+}
+
+function table(headings: string[], rows: HTMLElement[], id: string): HTMLElement {
+  return el(
+    'table',
+    { id },
+    el('thead', {}, el('tr', {}, ...headings.map((text) => el('th', { scope: 'col' }, text)))),
+    el('tbody', {}, ...rows),
+  )
+}
+
+function signOutButton(signOut: (why: string) => void): HTMLElement {
+  const button = el('button', { type: 'button', id: 'sign-out' }, 'Sign out')
+  button.addEventListener('click', () => signOut('Signed out.'))
+  return button
+}
+
+function createForm(act: (what: () => Promise<unknown>, done: string) => Promise<void>) {
+  const input = el('input', {
+    id: 'new-task',
+    name: 'description',
+    required: '',
+    maxlength: '10000',
+    placeholder: 'What to inspect',
+    'aria-label': 'New task description',
+  })
+  const form = el(
+    'form',
+    { class: 'create', id: 'create-task' },
+    input,
+    el('button', { type: 'submit', class: 'primary' }, 'Create task'),
+  )
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const description = input.value.trim()
+    if (!description) return
+    void act(() => post('/tasks', { description }), 'Task created.').then(() => {
+      input.value = ''
+    })
+  })
+  return form
+}
+
+/** Assignment history as CSV; fetched with the key, since a plain link cannot carry it. */
+function exportForm(say: (text: string) => void) {
+  const today = new Date().toISOString().slice(0, 10)
+  const from = el('input', { type: 'date', id: 'export-from', value: today, 'aria-label': 'From' })
+  const to = el('input', { type: 'date', id: 'export-to', value: today, 'aria-label': 'To' })
+  const form = el(
+    'form',
+    { class: 'export', id: 'export' },
+    el('h2', {}, 'Export assignments'),
+    from,
+    to,
+    el('button', { type: 'submit' }, 'Download CSV'),
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const start = `${from.value}T00:00:00.000Z`
+    const end = new Date(Date.parse(`${to.value}T00:00:00.000Z`) + 86_400_000).toISOString()
+    const query = new URLSearchParams({ from: start, to: end })
+    const response = await fetch(`/assignments/export?${query}`, { headers: authHeaders() })
+    if (!response.ok) {
+      say(((await response.json()) as { detail?: string }).detail ?? 'The export failed.')
+      return
+    }
+    const link = el('a', {
+      href: URL.createObjectURL(await response.blob()),
+      download: `assignments-${from.value}-to-${to.value}.csv`,
+    })
+    link.click()
+    URL.revokeObjectURL(link.href)
+    say('Export downloaded.')
+  })
+  return form
+}
