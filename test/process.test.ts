@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { ADMIN_AUTH } from './support/credentials.js'
-import { freePort, runToExit, ServiceProcess } from './support/service-process.js'
+import {
+  freePort,
+  runToExit,
+  ServiceProcess,
+  STARTUP_TIMEOUT_MS,
+} from './support/service-process.js'
 import { MARIADB_SKIP, TestDatabase } from './support/stores.js'
 
 let scratch = ''
@@ -185,11 +190,17 @@ describe('a database that is not there yet', { skip: MARIADB_SKIP, timeout: 60_0
       }
       client.pipe(upstream).pipe(client)
     })
-    const starting = ServiceProcess.start({ DATABASE_URL: url.toString() })
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const { service, healthy } = await ServiceProcess.launch({ DATABASE_URL: url.toString() })
+    // The forwarder opens only once the service has found the database missing: a fixed
+    // delay instead would race the service's own start-up time on a busy machine.
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS
+    while (!/the database is not reachable yet/.test(service.node.stdout)) {
+      assert.ok(Date.now() < deadline, `no wait was logged: ${service.node.stdout}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     forwarder.listen(port, '127.0.0.1')
 
-    const service = await starting
+    await healthy
     try {
       const created = await fetch(`${service.baseUrl}/persons`, {
         method: 'POST',

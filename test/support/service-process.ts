@@ -126,6 +126,19 @@ export class ServiceProcess {
   ) {}
 
   static async start(env: Record<string, string>): Promise<ServiceProcess> {
+    const { service, healthy } = await ServiceProcess.launch(env)
+    await healthy
+
+    return service
+  }
+
+  /**
+   * Starts the process without waiting for it to serve, for tests that act while it starts;
+   * `healthy` settles once it serves (and stops the child if it never does).
+   */
+  static async launch(
+    env: Record<string, string>,
+  ): Promise<{ service: ServiceProcess; healthy: Promise<void> }> {
     const port = await freePort()
     const child = NodeProcess.start('src/server.ts', {
       HOST: '127.0.0.1',
@@ -135,14 +148,14 @@ export class ServiceProcess {
       ...env,
     })
     const service = new ServiceProcess(child, port)
-    try {
-      await service.waitUntilHealthy()
-    } catch (error) {
+    const healthy = service.waitUntilHealthy().catch(async (error: unknown) => {
       await child.stop()
       throw error
-    }
+    })
+    // Whoever awaits it sees the failure; until then it must not count as unhandled.
+    healthy.catch(() => {})
 
-    return service
+    return { service, healthy }
   }
 
   get baseUrl(): string {

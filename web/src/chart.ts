@@ -49,7 +49,7 @@ export function throughputChart(points: readonly HourPoint[]): SVGSVGElement {
     })
     bar.append(svg('title', {}, `${point.completed} completed`))
     chart.append(bar)
-    const label = new Date(point.hour).toISOString().slice(11, 13)
+    const label = String(new Date(point.hour).getHours()).padStart(2, '0')
     chart.append(svg('text', { x: x + slot / 2, y: HEIGHT - 8, class: 'axis' }, `${label}h`))
     if (point.mean_wait_ms !== null) {
       line.push(`${x + slot / 2},${y(point.mean_wait_ms / longest)}`)

@@ -21,7 +21,9 @@ export interface Dashboard {
 }
 
 export async function loadDashboard(): Promise<Dashboard> {
-  const answer = await get<DashboardAnswer>('/dashboard?hours=8')
+  // "Today" and the hours are the supervisor's own, wherever the service's clock runs.
+  const offset = -new Date().getTimezoneOffset()
+  const answer = await get<DashboardAnswer>(`/dashboard?hours=8&tz_offset_minutes=${offset}`)
 
   return {
     totals: {
