@@ -160,14 +160,37 @@ describe('the console in a browser', { skip: missing, timeout: 120_000 }, () => 
     const [ann] = contexts.map((context) => context.pages()[0] as Page)
     assert.ok(ann)
     await api('POST', '/tasks', { description: 'Keyboard task' })
+    await ann.waitForSelector('#complete:not([disabled])')
     await ann.focus('#complete')
     await ann.keyboard.press('Enter')
 
     await taskShown(ann, 'Keyboard task')
+    // The new task's button takes presses once it has been on screen a moment, and has focus.
+    await ann.waitForSelector('#complete:not([disabled]):focus')
     if (SHOTS) await ann.screenshot({ path: join(SHOTS, 'inspector.png') })
-    await ann.focus('#complete')
     await ann.keyboard.press('Space')
     await ann.waitForSelector('#no-task', { timeout: WAIT_MS })
+  })
+
+  test('a doubled tap on Complete completes one task, not the next one too', async () => {
+    const [ann] = contexts.map((context) => context.pages()[0] as Page)
+    assert.ok(ann)
+    await api('POST', '/tasks', { description: 'First of two' })
+    await taskShown(ann, 'First of two')
+    await api('POST', '/tasks', { description: 'Second of two' })
+    await ann.waitForSelector('#complete:not([disabled])')
+
+    await ann.click('#complete')
+    await ann.click('#complete', { force: true, delay: 0 }).catch(() => {})
+    await taskShown(ann, 'Second of two')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+
+    const second = (await api('GET', '/tasks?status=IN_PROGRESS')).items.find(
+      (task: { description: string }) => task.description === 'Second of two',
+    )
+    assert.ok(second, 'the second task is still in progress')
+    await ann.click('#complete')
+    await ann.waitForSelector('#no-task')
   })
 
   test("the supervisor's counters and lists follow the shift without a reload", async () => {
@@ -177,8 +200,8 @@ describe('the console in a browser', { skip: missing, timeout: 120_000 }, () => 
     await taskShown(ann, 'Inspect paint finish, cab 7')
     await api('POST', '/tasks', { description: 'X-ray casting 5512' })
 
-    // Ann completed five tasks; she and Bob hold one each; one waits.
-    const counters = { 'count-done-today': '5', 'count-in-progress': '2', 'count-pending': '1' }
+    // Ann completed seven tasks; she and Bob hold one each; one waits.
+    const counters = { 'count-done-today': '7', 'count-in-progress': '2', 'count-pending': '1' }
     await lead.waitForFunction(
       (expected) =>
         Object.entries(expected).every(
@@ -193,5 +216,16 @@ describe('the console in a browser', { skip: missing, timeout: 120_000 }, () => 
     assert.match((await lead.locator('#queue-table').textContent()) ?? '', /X-ray casting 5512/)
     await neverReloaded(lead)
     if (SHOTS) await lead.screenshot({ path: join(SHOTS, 'supervisor.png'), fullPage: true })
+  })
+
+  test('a badge made of digits signs in its owner, not the person with that id', async () => {
+    await api('POST', '/persons', { name: 'Cem', badge_code: '2', pin: '2468' })
+    const station = await newPage(1024, 768)
+
+    await signInInspector(station, '2')
+
+    // Cem is served the task still waiting in the queue, under his own name.
+    await taskShown(station, 'X-ray casting 5512')
+    assert.equal(await station.textContent('h1.name'), 'Cem')
   })
 })

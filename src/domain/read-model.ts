@@ -135,4 +135,8 @@ export class ReadModel {
 
     return rows.map(eventFromRow)
   }
+
+  lastEventId(): Promise<number> {
+    return this.store.events.lastId(this.store.db)
+  }
 }

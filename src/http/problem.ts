@@ -66,8 +66,11 @@ export function registerProblemHandlers(
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = describe(error, classifyDatabaseFailure, app.initialConfig.bodyLimit)
-    if (problem.status >= 500) {
+    // A refusal the rules chose (SIGN_IN_BUSY) is not a fault: no stack, no error level.
+    if (problem.status >= 500 && !(error instanceof DomainError)) {
       request.log.error({ err: error, code: problem.code }, 'request failed')
+    } else if (problem.status >= 500) {
+      request.log.warn({ code: problem.code, status: problem.status }, 'request refused')
     } else {
       request.log.info({ code: problem.code, status: problem.status }, 'request refused')
     }

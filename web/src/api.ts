@@ -47,7 +47,8 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     reachability(false)
     throw new OfflineError('The service cannot be reached.')
   }
-  reachability(response.status !== 502 && response.status !== 503 && response.status !== 504)
+  // A gateway error means the service is gone; a 503 of its own is an answer, not a lost link.
+  reachability(response.status !== 502 && response.status !== 504)
   const text = await response.text()
   const data = text ? JSON.parse(text) : null
   if (!response.ok) {

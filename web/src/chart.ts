@@ -52,7 +52,12 @@ export function throughputChart(points: readonly HourPoint[]): SVGSVGElement {
     const label = String(new Date(point.hour).getHours()).padStart(2, '0')
     chart.append(svg('text', { x: x + slot / 2, y: HEIGHT - 8, class: 'axis' }, `${label}h`))
     if (point.mean_wait_ms !== null) {
-      line.push(`${x + slot / 2},${y(point.mean_wait_ms / longest)}`)
+      const [cx, cy] = [x + slot / 2, y(point.mean_wait_ms / longest)]
+      line.push(`${cx},${cy}`)
+      // A dot too, so an hour with no neighbour still shows its wait.
+      const dot = svg('circle', { cx, cy, r: 3, class: 'wait-point' })
+      dot.append(svg('title', {}, `mean wait ${duration(point.mean_wait_ms)}`))
+      chart.append(dot)
     }
   })
   if (line.length > 0) chart.append(svg('polyline', { points: line.join(' '), class: 'wait' }))

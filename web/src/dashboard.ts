@@ -17,6 +17,8 @@ export interface Dashboard {
     task: { id: number; description: string; assigned_at: string } | null
     doneToday: number
   }[]
+  /** All inspectors; `inspectors` holds the first page of them. */
+  inspectorTotal: number
   hours: HourPoint[]
 }
 
@@ -40,6 +42,7 @@ export async function loadDashboard(): Promise<Dashboard> {
       task: person.current_task,
       doneToday: person.done_today,
     })),
+    inspectorTotal: answer.inspectors.total,
     hours: answer.series.map((point) => ({
       hour: point.hour,
       completed: point.completed,
@@ -58,6 +61,7 @@ interface DashboardAnswer {
     p95_wait_ms: number | null
   }
   inspectors: {
+    total: number
     items: {
       id: number
       name: string

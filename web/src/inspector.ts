@@ -22,6 +22,11 @@ interface Me {
 }
 
 const HEARTBEAT_MS = 20_000
+/**
+ * A new task's Complete button waits this long before it takes a press, so a bounced or
+ * doubled tap cannot complete a task nobody has read.
+ */
+const SETTLE_MS = 700
 
 /**
  * The inspector's station: their task, large, with one Complete button; kept current by the
@@ -30,6 +35,8 @@ const HEARTBEAT_MS = 20_000
 export function showInspector(root: HTMLElement, signOut: (why: string) => void): () => void {
   let me: Me | null = null
   let busy = false
+  let shownTaskId: number | null = null
+  let settledAt = 0
   const message = el('p', { id: 'message', role: 'status' })
   const view = el('section', { class: 'inspector', 'aria-live': 'polite' })
   root.replaceChildren(view, message)
@@ -46,6 +53,7 @@ export function showInspector(root: HTMLElement, signOut: (why: string) => void)
   const refresh = async () => {
     try {
       me = await get<Me>('/me')
+      message.textContent = ''
       render()
     } catch (error) {
       failed(error)
@@ -58,7 +66,8 @@ export function showInspector(root: HTMLElement, signOut: (why: string) => void)
     render()
     try {
       const answer = await post<{ next_task: Task | null }>(`/tasks/${task.id}/complete`)
-      if (me) me = { person: me.person, task: answer.next_task }
+      const state = answer.next_task ? 'busy' : 'free'
+      if (me) me = { person: { ...me.person, state }, task: answer.next_task }
       message.textContent = `Task ${task.id} done.`
     } catch (error) {
       failed(error)
@@ -74,7 +83,7 @@ export function showInspector(root: HTMLElement, signOut: (why: string) => void)
     const header = el(
       'header',
       {},
-      el('h1', {}, person.name),
+      el('h1', { class: 'name' }, person.name),
       el('span', { class: `state ${person.state}` }, person.state),
       logoutButton(),
     )
@@ -90,16 +99,26 @@ export function showInspector(root: HTMLElement, signOut: (why: string) => void)
       )
       return
     }
+    if (task.id !== shownTaskId) {
+      shownTaskId = task.id
+      settledAt = Date.now() + SETTLE_MS
+      setTimeout(render, SETTLE_MS)
+    }
     const button = el('button', { id: 'complete', class: 'primary', type: 'button' }, 'Complete')
-    button.disabled = busy
+    button.disabled = busy || Date.now() < settledAt
     button.addEventListener('click', () => void complete(task))
+    const hadFocus = document.activeElement === document.body || isComplete(document.activeElement)
     view.replaceChildren(
       header,
       el(
         'article',
         { class: 'task', id: 'current-task', 'data-task-id': String(task.id) },
         el('p', { class: 'label' }, `Task ${task.id}`),
-        el('h2', { id: 'task-description' }, task.description),
+        el(
+          'h2',
+          { id: 'task-description', class: task.description.length > 160 ? 'long' : '' },
+          task.description,
+        ),
         el(
           'dl',
           {},
@@ -111,6 +130,8 @@ export function showInspector(root: HTMLElement, signOut: (why: string) => void)
         button,
       ),
     )
+    // At a station the one thing to press is Complete: keep it focused across redraws.
+    if (hadFocus && !button.disabled) button.focus()
   }
 
   const logoutButton = () => {
@@ -150,4 +171,8 @@ export function showInspector(root: HTMLElement, signOut: (why: string) => void)
     clearInterval(heartbeat)
     clearTimeout(pending)
   }
+}
+
+function isComplete(element: Element | null): boolean {
+  return element instanceof HTMLElement && element.id === 'complete'
 }

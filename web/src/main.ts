@@ -33,8 +33,15 @@ function signInPage(notice: string): void {
     id: 'who',
     required: '',
     autocomplete: 'username',
-    'aria-label': 'Badge or person id',
+    'aria-label': 'Badge',
   })
+  // Badges may be all digits, so the kind is chosen, never guessed from the text.
+  const kind = el(
+    'select',
+    { id: 'who-kind', 'aria-label': 'Sign in with' },
+    el('option', { value: 'badge' }, 'Badge'),
+    el('option', { value: 'person' }, 'Person id'),
+  )
   const pin = el('input', {
     id: 'pin',
     type: 'password',
@@ -48,7 +55,7 @@ function signInPage(notice: string): void {
     { id: 'inspector-sign-in', class: 'sign-in' },
     el('h2', {}, 'Inspector'),
     el('label', { for: 'who' }, 'Badge or person id'),
-    who,
+    el('div', { class: 'who' }, kind, who),
     el('label', { for: 'pin' }, 'PIN'),
     pin,
     el('button', { type: 'submit', class: 'primary' }, 'Sign in'),
@@ -68,9 +75,10 @@ function signInPage(notice: string): void {
   inspectorForm.addEventListener('submit', async (event) => {
     event.preventDefault()
     const name = who.value.trim()
-    const body = /^\d+$/.test(name)
-      ? { person_id: Number(name), pin: pin.value }
-      : { badge_code: name, pin: pin.value }
+    const body =
+      kind.value === 'person'
+        ? { person_id: Number(name), pin: pin.value }
+        : { badge_code: name, pin: pin.value }
     try {
       const answer = await post<{ session: { token: string } }>('/login', body)
       const credential: Credential = { kind: 'inspector', token: answer.session.token }
@@ -87,7 +95,7 @@ function signInPage(notice: string): void {
     try {
       const me = await get<{ role: string }>('/me')
       if (me.role !== 'supervisor' && me.role !== 'admin') {
-        throw new Error(`A ${me.role} key cannot open the console; use a supervisor key.`)
+        throw new Error(`This key has the ${me.role} role; the console needs a supervisor key.`)
       }
       open(credential)
     } catch (error) {

@@ -108,8 +108,10 @@ export function showSupervisor(root: HTMLElement, signOut: (why: string) => void
         actions,
       )
     })
+    const shown = dashboard.inspectors.length
+    const total = dashboard.inspectorTotal
     people.replaceChildren(
-      el('h2', {}, 'Inspectors'),
+      el('h2', {}, shown < total ? `Inspectors (first ${shown} of ${total})` : 'Inspectors'),
       table(
         ['Inspector', 'State', 'Task', 'On it for', 'Done today', ''],
         personRows,
@@ -214,6 +216,10 @@ function exportForm(say: (text: string) => void) {
   )
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
+    if (!from.value || !to.value) {
+      say('Choose both dates.')
+      return
+    }
     const start = `${from.value}T00:00:00.000Z`
     const end = new Date(Date.parse(`${to.value}T00:00:00.000Z`) + 86_400_000).toISOString()
     const query = new URLSearchParams({ from: start, to: end })

@@ -53,7 +53,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventStreamDeps> = async (
       },
     },
     async (request, reply) => {
-      if (!(request.headers.accept ?? '').includes('text/event-stream')) {
+      if (!(request.headers.accept ?? '').toLowerCase().includes('text/event-stream')) {
         throw new HttpProblem(
           406,
           'NOT_ACCEPTABLE',
@@ -82,6 +82,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventStreamDeps> = async (
       const snapshot = feed.position
       const lastSeen = request.headers['last-event-id']
       sentUpTo = lastSeen === undefined ? snapshot : Number(lastSeen)
+      // An id past the end of the trail (a restored or new database) would mute the stream
+      // for good; the client gets what follows now instead.
+      if (sentUpTo > snapshot && sentUpTo > (await reads.lastEventId())) sentUpTo = snapshot
 
       reply.hijack()
       raw.writeHead(200, {
