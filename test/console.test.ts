@@ -98,7 +98,7 @@ describe('the console in a browser', { skip: missing, timeout: 120_000 }, () => 
     if (scratch) rmSync(scratch, { recursive: true, force: true })
   })
 
-  test('a task created by the supervisor appears on the inspector page, then the next', async () => {
+  test('a task the supervisor creates appears on the inspector page, then the next', async () => {
     const ann = await newPage(1024, 768)
     await signInInspector(ann, 'A-1')
     await ann.waitForSelector('#no-task', { timeout: WAIT_MS })

@@ -68,7 +68,7 @@ forEachStore(
       assert.equal((await t.service.get(`/persons/${ann}`)).body.state, 'offline')
     })
 
-    test('failures are counted per person: the limit refuses even the right PIN (429)', async () => {
+    test('failures count per person: past the limit even the right PIN gets 429', async () => {
       const before = await signInCounts()
       const ann = await inspector('Ann')
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -212,7 +212,7 @@ forEachStore(
       assertProblem(await t.service.post('/api-keys', { name: 'mes', role: 'admin' }), 409)
     })
 
-    test('an inspector completes their own task with their token, and is named for it', async () => {
+    test('an inspector completes their own task with their token, named for it', async () => {
       const ann = await inspector('Ann')
       const mes = await key('integration', 'mes')
       const { token } = (await signIn({ person_id: ann, pin: PIN })).body.session

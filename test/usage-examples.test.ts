@@ -12,7 +12,9 @@ import { MARIADB_SKIP, type StoreName, TestDatabase } from './support/stores.js'
 const AUTH = '-H "Authorization: Bearer $QC_KEY"'
 const EXAMPLES = {
   login: `curl -X POST http://localhost:8000/login ${AUTH} -d '{"person_id":1}'`,
-  createTask: `curl -X POST http://localhost:8000/tasks/ ${AUTH} -d '{"description":"Inspect batch #123"}'`,
+  createTask:
+    `curl -X POST http://localhost:8000/tasks/ ${AUTH} ` +
+    `-d '{"description":"Inspect batch #123"}'`,
   completeTask: `curl -X POST http://localhost:8000/tasks/5/complete ${AUTH}`,
   availablePersons: `curl http://localhost:8000/persons/available ${AUTH}`,
   pendingTasks: `curl http://localhost:8000/tasks/pending ${AUTH}`,
