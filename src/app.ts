@@ -20,6 +20,7 @@ import { Reports } from './domain/reports.js'
 import { Roster } from './domain/roster.js'
 import { RedisFanout } from './fanout/redis-fanout.js'
 import { ADMIN, documentAccess, PUBLIC, registerAccessControl } from './http/access.js'
+import { answerClientError } from './http/client-errors.js'
 import { registerLenientJsonParser } from './http/content-type.js'
 import { registerProblemHandlers, sendProblem } from './http/problem.js'
 import { apiKeyRoutes } from './http/routes/api-keys.js'
@@ -113,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
           },
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestId,
+    clientErrorHandler: answerClientError,
     trustProxy: config.trustProxy,
     // Per-request lines go out at debug (below); info stays for what an operator acts on.
     logController: new LogController({ disableRequestLogging: true }),

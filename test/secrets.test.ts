@@ -3,6 +3,7 @@
 // revocation) and nothing it printed may contain any of them.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -81,6 +82,34 @@ describe('secrets in the service output', { timeout: 60_000 }, () => {
     assert.equal(reply.headers.get('x-content-type-options'), 'nosniff')
     assert.match(reply.headers.get('content-security-policy') ?? '', /default-src 'self'/)
     assert.equal(reply.headers.get('x-frame-options'), 'SAMEORIGIN')
+  })
+
+  test("requests Node's parser refuses are answered as problem+json too", async () => {
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(service?.port ?? 0, '127.0.0.1')
+        let answer = ''
+        socket.setEncoding('utf8').on('data', (chunk: string) => {
+          answer += chunk
+        })
+        socket.on('end', () => resolve(answer))
+        socket.on('error', reject)
+        socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')))
+        socket.write(request)
+      })
+
+    const huge = await raw(
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
+    )
+    const broken = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+
+    assert.match(huge, /^HTTP\/1.1 431 /)
+    assert.match(broken, /^HTTP\/1.1 400 /)
+    for (const answer of [huge, broken]) {
+      assert.match(answer, /content-type: application\/problem\+json/i)
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
+      assert.equal(typeof body.detail, 'string')
+    }
   })
 
   test('the keys command lists keys without their secrets and revokes them', async () => {
