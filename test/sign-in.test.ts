@@ -110,6 +110,17 @@ forEachStore(
       assertProblem(await signIn({ person_id: ann, pin: PIN }), 429)
     })
 
+    test('an inspector locked out who keeps trying does not lock out their station', async () => {
+      const ann = await inspector('Ann')
+      const bob = await inspector('Bob')
+      for (let attempt = 0; attempt < 3; attempt++) await signIn({ person_id: ann, pin: 'nope' })
+      for (let attempt = 0; attempt < 15; attempt++) {
+        assertProblem(await signIn({ person_id: ann, pin: 'nope' }), 429)
+      }
+
+      assert.equal((await signIn({ person_id: bob, pin: PIN })).status, 200)
+    })
+
     test('the person id and the badge share one count', async () => {
       const ann = await inspector('Ann', { badge_code: 'A-9' })
       assertProblem(await signIn({ person_id: ann, pin: 'guess' }), 401)

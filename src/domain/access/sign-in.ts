@@ -65,7 +65,10 @@ export class SignIn {
         ? `person:${who.personId}`
         : `badge:${who.badgeCode}`
     const addressSubject = `address:${address}`
-    const attempt = (outcome: SignInOutcome) => this.onAttempt({ outcome, subject, address })
+    // A badge nobody has may be a PIN typed into the wrong field: it is never logged.
+    const logged = subject.startsWith('badge:') ? 'badge:unknown' : subject
+    const attempt = (outcome: SignInOutcome) =>
+      this.onAttempt({ outcome, subject: logged, address })
 
     const now = this.clock()
     const reserved = await this.reserve([subject, addressSubject], now)
@@ -74,7 +77,8 @@ export class SignIn {
       throw tooManyAttempts(reserved.refusedForS)
     }
     if (this.checks.pendingCount >= WAITING_CHECKS) {
-      await this.forgive(subject, addressSubject)
+      // Only this attempt is taken back: the person's earlier failures still count.
+      await this.uncount([subject, addressSubject])
       throw new UnavailableError(
         'SIGN_IN_BUSY',
         'Too many sign-ins are being checked right now; try again in a moment.',
@@ -100,11 +104,6 @@ export class SignIn {
     )
   }
 
-  /** Clears a person's count and refusal: a supervisor set them a new PIN. */
-  async clearPerson(personId: number): Promise<void> {
-    await this.store.signInThrottle.forget(this.store.db, `person:${personId}`)
-  }
-
   /** Forgets counts whose window and refusal have both ended; the sweeper calls this. */
   forgetExpired(): Promise<number> {
     const cutoff = new Date(this.clock().getTime() - this.policy.lockoutS * 1000)
@@ -120,37 +119,40 @@ export class SignIn {
 
   /**
    * Counts this attempt for each subject, under their row locks, or finds a subject refused
-   * (blocked, or already at its limit). A refusal is written, not thrown, inside the
-   * transaction, so it is kept.
+   * (blocked, or already at its limit). A refused attempt counts nowhere, so one inspector
+   * locked out cannot, by trying on, lock out the station's address as well. A refusal is
+   * written, not thrown, inside the transaction, so it is kept.
    */
   private reserve(subjects: string[], now: Date) {
     return this.store.transaction(async (tx) => {
-      const counts = new Map<string, number>()
+      const seen: { subject: string; row: ThrottleRow | undefined; failures: number }[] = []
       let refusedUntil = 0
+      const lockout = now.getTime() + this.policy.lockoutS * 1000
       for (const subject of subjects) {
         const row = await this.store.signInThrottle.lock(tx, subject)
         const blockedUntil = row?.blocked_until ? fromDbTime(row.blocked_until).getTime() : 0
+        const failures = !row || this.windowEnded(row, now) ? 0 : row.failures
         if (blockedUntil > now.getTime()) {
           refusedUntil = Math.max(refusedUntil, blockedUntil)
-          continue
+        } else if (row && failures >= this.limitOf(subject)) {
+          refusedUntil = Math.max(refusedUntil, lockout)
+          await this.store.signInThrottle.block(tx, subject, toDbTime(new Date(lockout)))
         }
-        const fresh = !row || this.windowEnded(row, now)
-        const failures = fresh ? 0 : row.failures
-        const next: ThrottleRow = {
-          subject,
-          failures: failures + 1,
-          first_failed_at: fresh ? toDbTime(now) : row.first_failed_at,
-          blocked_until: null,
+        seen.push({ subject, row, failures })
+      }
+      const counts = new Map<string, number>()
+      if (refusedUntil === 0) {
+        for (const { subject, row, failures } of seen) {
+          const next: ThrottleRow = {
+            subject,
+            failures: failures + 1,
+            first_failed_at: failures === 0 || !row ? toDbTime(now) : row.first_failed_at,
+            blocked_until: null,
+          }
+          if (row) await this.store.signInThrottle.update(tx, next)
+          else await this.store.signInThrottle.insert(tx, next)
+          counts.set(subject, next.failures)
         }
-        if (failures >= this.limitOf(subject)) {
-          const until = now.getTime() + this.policy.lockoutS * 1000
-          refusedUntil = Math.max(refusedUntil, until)
-          next.failures = failures
-          next.blocked_until = toDbTime(new Date(until))
-        }
-        if (row) await this.store.signInThrottle.update(tx, next)
-        else await this.store.signInThrottle.insert(tx, next)
-        counts.set(subject, next.failures)
       }
       const refusedForS = refusedUntil > 0 ? Math.ceil((refusedUntil - now.getTime()) / 1000) : null
 
@@ -165,6 +167,12 @@ export class SignIn {
     const until = toDbTime(new Date(now.getTime() + this.policy.lockoutS * 1000))
     await this.store.transaction(async (tx) => {
       for (const [subject] of full) await this.store.signInThrottle.block(tx, subject, until)
+    })
+  }
+
+  private async uncount(subjects: string[]): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      for (const subject of subjects) await this.store.signInThrottle.uncount(tx, subject)
     })
   }
 
