@@ -133,11 +133,23 @@ export async function buildApp(options: AppOptions): Promise<App> {
   )
   const log = eventLogger(server.log)
   const clock = options.clock ?? (() => new Date())
+  const feed = new EventFeed(store, { pollMs: config.eventPollMs, gapWaitMs: 2000 }, (error) =>
+    server.log.warn({ err: error }, 'reading the event trail failed; retrying'),
+  )
+  const fanout = config.redisUrl
+    ? new RedisFanout({
+        url: config.redisUrl,
+        channel: config.redisChannel,
+        onNudge: () => feed.nudge(),
+        log: server.log.child({ component: 'redis-fanout' }),
+      })
+    : null
   const publish = (event: DomainEvent) => {
     metrics.record(event)
     log(event)
     options.onEvent?.(event)
-    // Declared further down, beside the feed it nudges; no event is published before then.
+    // Streams on this instance hear of the commit at once; other instances through Redis.
+    feed.nudge()
     fanout?.announce()
   }
   const service = new AssignmentService(store, {
@@ -281,17 +293,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(historyRoutes, deps)
   await server.register(reportRoutes, { reports: new Reports(store, clock) })
   await server.register(apiKeyRoutes, deps)
-  const feed = new EventFeed(store, { pollMs: config.eventPollMs, gapWaitMs: 2000 }, (error) =>
-    server.log.warn({ err: error }, 'reading the event trail failed; retrying'),
-  )
-  const fanout = config.redisUrl
-    ? new RedisFanout({
-        url: config.redisUrl,
-        channel: config.redisChannel,
-        onNudge: () => feed.nudge(),
-        log: server.log.child({ component: 'redis-fanout' }),
-      })
-    : null
   await server.register(eventRoutes, { feed, reads, keepAliveMs: 15_000 })
   await server.register(operationsRoutes, { store, metrics })
   await server.register(consoleRoutes, { root: CONSOLE_ROOT })

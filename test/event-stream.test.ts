@@ -92,6 +92,31 @@ forEachStore('the live event stream', (t) => {
     assert.deepEqual(new Set(mine.events.map((event) => event.person_id)), new Set([ann]))
   })
 
+  test('a stream ends when its credential does: a logout, a new PIN, a revoked key', async () => {
+    const ann = (await t.service.post('/persons', { name: 'Ann', pin: '1234' })).body.id
+    const signIn = async () =>
+      (
+        await t.service.request(
+          'POST',
+          '/login',
+          { person_id: ann, pin: '1234' },
+          { authorization: '' },
+        )
+      ).body.session.token
+    const loggedOut = await open({ authorization: `Bearer ${await signIn()}` })
+    await t.service.post('/logout', { person_id: ann })
+    await loggedOut.until(() => loggedOut.ended, 'the stream to end after the logout')
+
+    const repinned = await open({ authorization: `Bearer ${await signIn()}` })
+    await t.service.request('PATCH', `/persons/${ann}`, { pin: '5678' })
+    await repinned.until(() => repinned.ended, 'the stream to end after a new PIN')
+
+    const key = (await t.service.post('/api-keys', { name: 'wall', role: 'supervisor' })).body
+    const supervised = await open({ authorization: `Bearer ${key.key}` })
+    await t.service.request('DELETE', `/api-keys/${key.id}`)
+    await supervised.until(() => supervised.ended, 'the stream to end after the revocation')
+  })
+
   test('without Accept: text/event-stream the answer is 406, not a stream', async () => {
     const reply = await t.service.get('/events')
 

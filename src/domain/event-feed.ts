@@ -36,6 +36,7 @@ export class EventFeed {
   /** The highest id told; every id at or below it has been told or given up on. */
   private told = 0
   private holeSeenAt: number | null = null
+  private starting: Promise<void> | null = null
 
   constructor(
     private readonly store: Store,
@@ -51,16 +52,24 @@ export class EventFeed {
   /** Starts reading if this is the first listener; returns the function that stops it. */
   async listen(listener: FeedListener): Promise<() => void> {
     if (this.listeners.size === 0 && this.timer === null) {
-      this.told = await this.store.events.lastId(this.store.db)
-      this.holeSeenAt = null
-      this.schedule()
+      // Listeners arriving together share one start, and so one reading loop.
+      this.starting ??= this.start().finally(() => {
+        this.starting = null
+      })
     }
+    await this.starting
     this.listeners.add(listener)
 
     return () => {
       this.listeners.delete(listener)
       if (this.listeners.size === 0) this.stop()
     }
+  }
+
+  private async start(): Promise<void> {
+    this.told = await this.store.events.lastId(this.store.db)
+    this.holeSeenAt = null
+    this.schedule()
   }
 
   /**

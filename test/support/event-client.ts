@@ -14,6 +14,8 @@ export class EventClient {
   readonly events: StreamEvent[] = []
   /** performance.now() when each event's block was read, in the order of `events`. */
   readonly arrivedAt: number[] = []
+  /** The service ended the stream. */
+  ended = false
   private buffer = ''
   private response: IncomingMessage | undefined
   private readonly closeRequest: () => void
@@ -28,6 +30,9 @@ export class EventClient {
     req.on('response', (response) => {
       this.response = response
       response.setEncoding('utf8').on('data', (chunk: string) => this.take(chunk))
+      response.on('end', () => {
+        this.ended = true
+      })
     })
     req.on('error', () => {})
     req.end()

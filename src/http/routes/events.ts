@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { Caller } from '../../domain/access/roles.js'
 import type { EventFeed } from '../../domain/event-feed.js'
 import type { AuditEvent } from '../../domain/model.js'
 import type { ReadModel } from '../../domain/read-model.js'
@@ -16,6 +17,25 @@ export interface EventStreamDeps {
 }
 
 const REPLAY_PAGE = 500
+/** About 2 000 events a client has not read yet. */
+const MAX_BUFFERED_BYTES = 1024 * 1024
+
+/**
+ * Whether the event ends the credential the stream was opened with: the inspector logged
+ * out or given a new PIN (their sessions end), or the key revoked.
+ */
+function endsCredential(caller: Caller, event: AuditEvent): boolean {
+  if (caller.kind === 'session') {
+    const aboutThem = event.person_id === caller.personId
+    const newPin = event.type === 'person_updated' && (event.detail ?? '').includes('pin')
+
+    return aboutThem && (event.type === 'person_logged_out' || newPin)
+  }
+
+  const revoked = event.type === 'api_key_revoked' && caller.actor === `key:${event.detail}`
+
+  return caller.kind === 'key' && revoked
+}
 
 /**
  * GET /events: the audit trail as Server-Sent Events, live. A client that reconnects with
@@ -73,38 +93,46 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventStreamDeps> = async (
           if (event.id <= sentUpTo || !mine(event)) continue
           raw.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
           sentUpTo = event.id
+          // The credential this stream was opened with has just ended: so does the stream.
+          if (endsCredential(caller, event)) raw.end()
         }
+        // A client that stopped reading is dropped rather than buffered without end; it
+        // comes back with Last-Event-ID and loses nothing.
+        if (raw.writableLength > MAX_BUFFERED_BYTES) raw.destroy()
       }
       const stopListening = await feed.listen((events) => {
         if (live) send(events)
         else waiting.push(...events)
       })
-      const snapshot = feed.position
-      const lastSeen = request.headers['last-event-id']
-      sentUpTo = lastSeen === undefined ? snapshot : Number(lastSeen)
-      // An id past the end of the trail (a restored or new database) would mute the stream
-      // for good; the client gets what follows now instead.
-      if (sentUpTo > snapshot && sentUpTo > (await reads.lastEventId())) sentUpTo = snapshot
-
-      reply.hijack()
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        // nginx would otherwise hold events back in its buffer.
-        'x-accel-buffering': 'no',
-        'x-request-id': request.id,
-      })
-      raw.write('retry: 2000\n\n')
-      open.add(raw)
-      const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs)
-      raw.on('close', () => {
+      let keepAlive: NodeJS.Timeout | undefined
+      const closed = () => {
         clearInterval(keepAlive)
         stopListening()
         open.delete(raw)
-      })
-
+      }
       try {
+        const snapshot = feed.position
+        const lastSeen = request.headers['last-event-id']
+        sentUpTo = lastSeen === undefined ? snapshot : Number(lastSeen)
+        // An id past the end of the trail (a restored or new database) would mute the
+        // stream for good; the client gets what follows now instead.
+        if (sentUpTo > snapshot && sentUpTo > (await reads.lastEventId())) sentUpTo = snapshot
+
+        reply.hijack()
+        raw.on('close', closed)
+        if (raw.destroyed) return closed()
+        raw.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          // nginx would otherwise hold events back in its buffer.
+          'x-accel-buffering': 'no',
+          'x-request-id': request.id,
+        })
+        raw.write('retry: 2000\n\n')
+        open.add(raw)
+        keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs)
+
         while (sentUpTo < snapshot) {
           const page = await reads.eventsAfter(sentUpTo, REPLAY_PAGE, personId)
           const missed = page.filter((event) => event.id <= snapshot)
@@ -117,6 +145,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventStreamDeps> = async (
         live = true
         send(waiting)
       } catch (error) {
+        if (!reply.sent && !raw.headersSent) {
+          closed()
+          throw error
+        }
         request.log.warn({ err: error }, 'event replay failed; closing the stream')
         raw.end()
       }
