@@ -186,7 +186,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       intervalMs: config.sweepIntervalMs,
       heartbeatTimeoutS: config.heartbeatTimeoutS,
       idempotencyKeyTtlS: config.idempotencyKeyTtlS,
-      forgetExpired: () => signIn.forgetExpired(),
+      forgetExpired: async () => (await signIn.forgetExpired()) + (await credentials.forgetEnded()),
     },
     server.log.child({ component: 'sweeper' }),
     (seconds) => metrics.sweepSeconds.observe(seconds),

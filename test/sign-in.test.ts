@@ -317,6 +317,9 @@ test('sessions expire after SESSION_TTL_S, and a refusal lasts SIGN_IN_LOCKOUT_S
     assert.equal((await service.get('/me', as(token))).status, 200)
     now = new Date(now.getTime() + 2000)
     assertProblem(await service.get('/me', as(token)), 401)
+    await service.app.sweeper.sweepOnce()
+    const kept = await service.store.db.selectFrom('inspector_session').selectAll().execute()
+    assert.deepEqual(kept, [], 'the sweep deletes sessions nobody can use')
 
     const attempt = (pin: string) =>
       service.request('POST', '/login', { person_id: ann, pin }, anonymous)

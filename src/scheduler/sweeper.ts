@@ -6,7 +6,7 @@ export interface SweeperOptions {
   /** 0: inspectors are never logged out for silence. */
   heartbeatTimeoutS: number
   idempotencyKeyTtlS: number
-  /** Other records past their time (sign-in failure counts); returns how many went. */
+  /** Other records past their time (sign-in counts, ended sessions); returns how many went. */
   forgetExpired?: () => Promise<number>
 }
 
@@ -19,7 +19,7 @@ export interface SweepResult {
 /**
  * The safety net. Requests assign work the moment it becomes possible; the sweep picks up
  * what they could not: work a crashed instance left, people whose heartbeat stopped; and it
- * forgets idempotency keys and sign-in failure counts past their time. Runs
+ * forgets idempotency keys, sign-in failure counts and ended sessions past their time. Runs
  * never overlap: the next is scheduled only when the last has finished.
  */
 export class Sweeper {

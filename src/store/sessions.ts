@@ -39,4 +39,14 @@ export class SessionQueries {
       .where('revoked_at', 'is', null)
       .execute()
   }
+
+  /** Sessions that can no longer be used: expired, or ended by a logout. */
+  async forgetEnded(db: Kysely<Database>, now: DbTime): Promise<number> {
+    const result = await db
+      .deleteFrom('inspector_session')
+      .where((eb) => eb.or([eb('expires_at', '<', now), eb('revoked_at', 'is not', null)]))
+      .executeTakeFirst()
+
+    return Number(result.numDeletedRows)
+  }
 }

@@ -50,7 +50,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   // A gateway error means the service is gone; a 503 of its own is an answer, not a lost link.
   reachability(response.status !== 502 && response.status !== 504)
   const text = await response.text()
-  const data = text ? JSON.parse(text) : null
+  const data = parseJson(text)
   if (!response.ok) {
     const problem = (data ?? {}) as { code?: string; detail?: string }
     throw new ApiError(response.status, problem.code ?? 'ERROR', problem.detail ?? text)
@@ -61,3 +61,12 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
 
 export const get = <T>(path: string) => call<T>('GET', path)
 export const post = <T>(path: string, body?: unknown) => call<T>('POST', path, body)
+
+/** An answer that is not JSON (a proxy's error page) reads as no body, not as a crash. */
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null
+  } catch {
+    return null
+  }
+}

@@ -75,7 +75,8 @@ export class LiveStream {
     const headers: Record<string, string> = { ...authHeaders(), accept: 'text/event-stream' }
     if (this.lastId) headers['last-event-id'] = this.lastId
     const response = await fetch('/events', { headers, signal: this.controller.signal })
-    if (response.status === 401) throw new Unauthorized()
+    // Refused, not lost: retrying cannot help.
+    if (response.status === 401 || response.status === 403) throw new Unauthorized()
     if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`)
     reachability(true)
     this.options.onOpen()

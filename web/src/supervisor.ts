@@ -10,6 +10,8 @@ interface Task {
   created_at: string
 }
 
+const REFRESH_GAP_MS = 1000
+
 interface Page<T> {
   items: T[]
   next_cursor: string | null
@@ -139,10 +141,18 @@ export function showSupervisor(root: HTMLElement, signOut: (why: string) => void
     message,
   )
 
+  // At most one refresh a second, and always one after the last event: a busy floor's
+  // stream of events must neither freeze the view nor flood the service with reads.
   let later: ReturnType<typeof setTimeout> | undefined
+  let lastRefresh = 0
   const soon = () => {
-    clearTimeout(later)
-    later = setTimeout(() => void refresh(), 150)
+    if (later !== undefined) return
+    const wait = Math.max(0, lastRefresh + REFRESH_GAP_MS - Date.now())
+    later = setTimeout(() => {
+      later = undefined
+      lastRefresh = Date.now()
+      void refresh()
+    }, wait)
   }
   const stream = new LiveStream({
     onEvents: soon,
@@ -203,7 +213,10 @@ function createForm(act: (what: () => Promise<unknown>, done: string) => Promise
 
 /** Assignment history as CSV; fetched with the key, since a plain link cannot carry it. */
 function exportForm(say: (text: string) => void) {
-  const today = new Date().toISOString().slice(0, 10)
+  const now = new Date()
+  const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()]
+    .map((part) => String(part).padStart(2, '0'))
+    .join('-')
   const from = el('input', { type: 'date', id: 'export-from', value: today, 'aria-label': 'From' })
   const to = el('input', { type: 'date', id: 'export-to', value: today, 'aria-label': 'To' })
   const form = el(
@@ -220,12 +233,21 @@ function exportForm(say: (text: string) => void) {
       say('Choose both dates.')
       return
     }
-    const start = `${from.value}T00:00:00.000Z`
-    const end = new Date(Date.parse(`${to.value}T00:00:00.000Z`) + 86_400_000).toISOString()
-    const query = new URLSearchParams({ from: start, to: end })
-    const response = await fetch(`/assignments/export?${query}`, { headers: authHeaders() })
+    // Whole days on the supervisor's own clock, as the dashboard counts them.
+    const [start, end] = [from.value, to.value].map((day) => new Date(`${day}T00:00:00`))
+    if (!start || !end) return
+    end.setDate(end.getDate() + 1)
+    const query = new URLSearchParams({ from: start.toISOString(), to: end.toISOString() })
+    let response: Response
+    try {
+      response = await fetch(`/assignments/export?${query}`, { headers: authHeaders() })
+    } catch {
+      say('The service cannot be reached; try the export again.')
+      return
+    }
     if (!response.ok) {
-      say(((await response.json()) as { detail?: string }).detail ?? 'The export failed.')
+      const problem = (await response.json().catch(() => ({}))) as { detail?: string }
+      say(problem.detail ?? `The export failed (${response.status}).`)
       return
     }
     const link = el('a', {

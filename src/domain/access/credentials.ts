@@ -1,5 +1,5 @@
 import type { Store } from '../../store/store.js'
-import { fromDbTime, toDbTime } from '../../store/time.js'
+import { toDbTime } from '../../store/time.js'
 import { UnauthenticatedError } from '../errors.js'
 import { type Caller, keyActor, personActor } from './roles.js'
 import { newToken, sameSecret, TOKEN_PREFIX, tokenDigest } from './secrets.js'
@@ -67,7 +67,12 @@ export class Credentials {
       expiresAt: toDbTime(expiresAt),
     })
 
-    return { token, expires_at: fromDbTime(toDbTime(expiresAt)).toISOString() }
+    return { token, expires_at: expiresAt.toISOString() }
+  }
+
+  /** Deletes sessions nobody can use any more; the sweeper calls this. */
+  forgetEnded(): Promise<number> {
+    return this.store.sessions.forgetEnded(this.store.db, toDbTime(this.options.clock()))
   }
 }
 
