@@ -36,6 +36,7 @@ import { Problem } from './http/schemas/common.js'
 import { BODY_IS_OPTIONAL, registerValidators } from './http/validation.js'
 import { eventLogger } from './observability/event-log.js'
 import { ServiceMetrics } from './observability/metrics.js'
+import { rateLimitedWarning } from './observability/rate-limited-warning.js'
 import { Sweeper } from './scheduler/sweeper.js'
 import type { Store } from './store/store.js'
 
@@ -133,8 +134,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   )
   const log = eventLogger(server.log)
   const clock = options.clock ?? (() => new Date())
+  const feedWarning = rateLimitedWarning(server.log, 30_000)
   const feed = new EventFeed(store, { pollMs: config.eventPollMs, gapWaitMs: 2000 }, (error) =>
-    server.log.warn({ err: error }, 'reading the event trail failed; retrying'),
+    feedWarning(error, 'reading the event trail failed; /events streams wait for it'),
   )
   const fanout = config.redisUrl
     ? new RedisFanout({
@@ -158,7 +160,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     reportError: (error, context) => server.log.warn({ err: error }, context),
   })
   const roster = new Roster(store, publish, clock)
-  const apiKeys = new ApiKeys(store, clock)
+  const apiKeys = new ApiKeys(store, clock, publish)
   const credentials = new Credentials(store, {
     adminApiKey: config.adminApiKey,
     sessionTtlS: config.sessionTtlS,

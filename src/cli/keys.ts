@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.js'
 import { ApiKeys } from '../domain/access/api-keys.js'
 import { KEY_ROLES, type KeyRole } from '../domain/access/roles.js'
 import { DomainError } from '../domain/errors.js'
+import { openStore } from './open-store.js'
 
 const USAGE = `usage: npm run keys -- <command>
   create --role <${KEY_ROLES.join('|')}> --name <name>   prints the new key, once
@@ -11,8 +12,6 @@ const USAGE = `usage: npm run keys -- <command>
 
 Works on the database in DATABASE_URL (default: the embedded SQLite file), so whoever can
 run it on the service's machine can make the first admin key.`
-
-import { openStore } from './open-store.js'
 
 /** Whoever runs this command holds the database itself; the trail names them so. */
 const CLI_ACTOR = 'cli'

@@ -5,7 +5,7 @@ import type { Database, EndReason } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { fromDbTime, toDbTime } from '../store/time.js'
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
-import { recordEvents } from './event-record.js'
+import { commitRecorded } from './event-record.js'
 import { type Actor, type DomainEvent, type DomainEventListener, SYSTEM_ACTOR } from './events.js'
 import { type Assigned, assignWaitingWork, followUp } from './matching.js'
 import { type Person, personFromRow, type Task, taskFromRow } from './model.js'
@@ -378,23 +378,10 @@ export class AssignmentService {
     }
   }
 
-  /**
-   * Runs `work` in a retried transaction with one timestamp, writes the events it returns to
-   * the audit trail in the same transaction, and publishes them once it has committed.
-   */
-  private async commit<T extends { events: DomainEvent[] }>(
+  private commit<T extends { events: DomainEvent[] }>(
     work: (tx: Transaction<Database>, now: Date) => Promise<T>,
   ): Promise<T> {
-    const outcome = await this.store.transaction(async (tx) => {
-      const now = this.clock()
-      const result = await work(tx, now)
-      await recordEvents(this.store, tx, result.events, now)
-
-      return result
-    })
-    for (const event of outcome.events) this.publish(event)
-
-    return outcome
+    return commitRecorded({ store: this.store, clock: this.clock, publish: this.publish }, work)
   }
 
   /** Person before task, the service-wide lock order; then makes sure nothing moved. */

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { NewEvent } from '../store/events.js'
 import type { Database } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { toDbTime } from '../store/time.js'
-import type { DomainEvent } from './events.js'
+import type { DomainEvent, DomainEventListener } from './events.js'
 
 /**
  * Writes events to the audit trail inside the transaction that made them, so the trail
@@ -19,6 +19,34 @@ export async function recordEvents(
     db,
     events.map((event) => toEventRow(event, now)),
   )
+}
+
+/** Where a use case's changes go: the store, its clock, and who is told after the commit. */
+export interface Recorder {
+  store: Store
+  clock: () => Date
+  publish: DomainEventListener
+}
+
+/**
+ * Runs `work` in a retried transaction with one timestamp, writes the events it returns to
+ * the audit trail in the same transaction, and publishes them once it has committed: the
+ * one way every use case changes state.
+ */
+export async function commitRecorded<T extends { events: readonly DomainEvent[] }>(
+  { store, clock, publish }: Recorder,
+  work: (tx: Transaction<Database>, now: Date) => Promise<T>,
+): Promise<T> {
+  const outcome = await store.transaction(async (tx) => {
+    const now = clock()
+    const result = await work(tx, now)
+    await recordEvents(store, tx, result.events, now)
+
+    return result
+  })
+  for (const event of outcome.events) publish(event)
+
+  return outcome
 }
 
 function toEventRow(event: DomainEvent, now: Date): NewEvent {

@@ -3,8 +3,9 @@ import type { Database } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { toDbTime } from '../store/time.js'
 import { hashPin } from './access/secrets.js'
+import { personSubject } from './access/sign-in.js'
 import { ConflictError, InvalidInputError } from './errors.js'
-import { recordEvents } from './event-record.js'
+import { commitRecorded } from './event-record.js'
 import type { Actor, DomainEvent, DomainEventListener } from './events.js'
 import { type Person, personFromRow } from './model.js'
 import { personNotFound, refuseBrokenText } from './refusals.js'
@@ -29,17 +30,14 @@ export class Roster {
     const name = checkedName(details.name)
     const pinHash = details.pin == null ? null : await hashPin(details.pin)
     const badgeCode = details.badge_code ?? null
-    const { person, events } = await this.store.transaction(async (tx) => {
+    const { person } = await this.commit(async (tx, now) => {
       if (badgeCode !== null) await this.refuseTakenBadge(tx, badgeCode, null)
-      const now = this.clock()
       const at = toDbTime(now)
       const id = await this.store.persons.insert(tx, { name, now: at, badgeCode, pinHash })
-      const created: DomainEvent[] = [{ type: 'person_created', personId: id, actor }]
-      await recordEvents(this.store, tx, created, now)
+      const events: DomainEvent[] = [{ type: 'person_created', personId: id, actor }]
 
-      return { person: await this.person(tx, id), events: created }
+      return { person: await this.person(tx, id), events }
     })
-    for (const event of events) this.publish(event)
 
     return person
   }
@@ -56,7 +54,7 @@ export class Roster {
     const fields = Object.keys(details).filter(
       (field) => details[field as keyof PersonDetails] !== undefined,
     )
-    const { person, events } = await this.store.transaction(async (tx) => {
+    const { person } = await this.commit(async (tx, now) => {
       if (details.badge_code) await this.refuseTakenBadge(tx, details.badge_code, id)
       const found = await this.store.persons.update(tx, id, {
         name,
@@ -64,21 +62,25 @@ export class Roster {
         pinHash,
       })
       if (!found) throw personNotFound(id)
-      const now = this.clock()
       if (pinHash !== undefined) {
         // A new PIN (or none) ends the sessions the old one opened, and lifts a refusal
         // earned by guessing at the old one.
         await this.store.sessions.revokeAllOf(tx, id, toDbTime(now))
-        await this.store.signInThrottle.forget(tx, `person:${id}`)
+        await this.store.signInThrottle.forget(tx, personSubject(id))
       }
-      const updated: DomainEvent[] = [{ type: 'person_updated', personId: id, fields, actor }]
-      if (fields.length > 0) await recordEvents(this.store, tx, updated, now)
+      const events: DomainEvent[] =
+        fields.length > 0 ? [{ type: 'person_updated', personId: id, fields, actor }] : []
 
-      return { person: await this.person(tx, id), events: fields.length > 0 ? updated : [] }
+      return { person: await this.person(tx, id), events }
     })
-    for (const event of events) this.publish(event)
 
     return person
+  }
+
+  private commit<T extends { events: DomainEvent[] }>(
+    work: (tx: Transaction<Database>, now: Date) => Promise<T>,
+  ): Promise<T> {
+    return commitRecorded({ store: this.store, clock: this.clock, publish: this.publish }, work)
   }
 
   private async refuseTakenBadge(

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis'
+import { rateLimitedWarning } from '../observability/rate-limited-warning.js'
 
 /** The two levels used, so the class needs no Fastify; pino's child logger fits. */
 export interface FanoutLog {
@@ -38,7 +39,7 @@ export class RedisFanout {
 
   constructor(private readonly options: RedisFanoutOptions) {
     const { url, channel, log } = options
-    this.warn = rateLimited(log, options.warnEveryMs ?? 30_000)
+    this.warn = rateLimitedWarning(log, options.warnEveryMs ?? 30_000)
     const where = safeAddress(url)
     this.publisher = new Redis(url, {
       ...CONNECTION,
@@ -91,23 +92,6 @@ export class RedisFanout {
     this.publisher.publish(this.options.channel, String(count)).catch((error: unknown) => {
       if (!this.closed) this.warn(error, 'publishing to Redis failed')
     })
-  }
-}
-
-/** The first warning at once, then at most one per interval, counting the ones held back. */
-function rateLimited(log: FanoutLog, everyMs: number) {
-  let lastAt = Number.NEGATIVE_INFINITY
-  let suppressed = 0
-
-  return (error: unknown, message: string) => {
-    const now = Date.now()
-    if (now - lastAt < everyMs) {
-      suppressed++
-      return
-    }
-    lastAt = now
-    log.warn({ err: error, suppressed }, message)
-    suppressed = 0
   }
 }
 

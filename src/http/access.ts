@@ -27,6 +27,8 @@ export const STAFF: readonly Audience[] = ['admin', 'supervisor']
 /** Everyone with a key may read tasks and people; inspectors read their own (see ownedBy). */
 export const READERS: readonly Audience[] = KEY_ROLES
 export const STAFF_AND_INSPECTORS: readonly Audience[] = [...STAFF, 'inspector']
+/** Completing is the holder's act; an admin may stand in for them. */
+export const ADMIN_AND_INSPECTORS: readonly Audience[] = ['admin', 'inspector']
 export const READERS_AND_INSPECTORS: readonly Audience[] = [...READERS, 'inspector']
 
 /** With AUTH=off every request acts as an admin, recorded as 'anonymous'. */

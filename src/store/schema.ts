@@ -68,8 +68,8 @@ export interface IdempotencyKeyTable {
   created_at: DbTime
 }
 
-export type Role = 'admin' | 'supervisor' | 'integration' | 'inspector'
-export type KeyRole = Exclude<Role, 'inspector'>
+/** The roles an API key can hold; inspectors sign in with a PIN instead. */
+export type KeyRole = 'admin' | 'supervisor' | 'integration'
 
 export interface ApiKeyTable {
   id: Generated<number>

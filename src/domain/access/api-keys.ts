@@ -1,9 +1,11 @@
+import type { Transaction } from 'kysely'
 import type { ApiKeyRow } from '../../store/api-keys.js'
+import type { Database } from '../../store/schema.js'
 import type { Store } from '../../store/store.js'
 import { isoFromDbTime, isoOrNull, toDbTime } from '../../store/time.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
-import { recordEvents } from '../event-record.js'
-import type { Actor, DomainEvent } from '../events.js'
+import { commitRecorded } from '../event-record.js'
+import type { Actor, DomainEvent, DomainEventListener } from '../events.js'
 import { KEY_ROLES, type KeyRole } from './roles.js'
 import { newToken, tokenDigest } from './secrets.js'
 
@@ -28,7 +30,15 @@ export class ApiKeys {
   constructor(
     private readonly store: Store,
     private readonly clock: () => Date = () => new Date(),
+    /** Told of each key created or revoked, after the commit; the command line has no one. */
+    private readonly publish: DomainEventListener = () => {},
   ) {}
+
+  private commit<T extends { events: DomainEvent[] }>(
+    work: (tx: Transaction<Database>, now: Date) => Promise<T>,
+  ): Promise<T> {
+    return commitRecorded({ store: this.store, clock: this.clock, publish: this.publish }, work)
+  }
 
   async create(name: string, role: KeyRole, actor: Actor): Promise<IssuedKey> {
     if (!KEY_NAME.test(name)) {
@@ -42,7 +52,7 @@ export class ApiKeys {
       throw new InvalidInputError('BAD_ROLE', `role must be one of ${KEY_ROLES.join(', ')}.`)
     }
     const key = newToken('key')
-    const row = await this.store.transaction(async (tx) => {
+    const { row } = await this.commit(async (tx, now) => {
       if (await this.store.apiKeys.findByName(tx, name)) {
         throw new ConflictError(
           'KEY_NAME_TAKEN',
@@ -50,7 +60,6 @@ export class ApiKeys {
             'reused, so the audit trail stays unambiguous. Choose another name.',
         )
       }
-      const now = this.clock()
       const id = await this.store.apiKeys.insert(tx, {
         name,
         role,
@@ -58,10 +67,9 @@ export class ApiKeys {
         now: toDbTime(now),
         createdBy: actor,
       })
-      const event: DomainEvent = { type: 'api_key_created', keyId: id, name, role, actor }
-      await recordEvents(this.store, tx, [event], now)
+      const events: DomainEvent[] = [{ type: 'api_key_created', keyId: id, name, role, actor }]
 
-      return this.store.apiKeys.find(tx, id)
+      return { row: await this.store.apiKeys.find(tx, id), events }
     })
     if (!row) throw new Error(`the key named ${name} vanished after it was created`)
 
@@ -74,16 +82,15 @@ export class ApiKeys {
 
   /** Revokes the key at once, on every instance; revoking twice is harmless. */
   async revoke(id: number, actor: Actor): Promise<ApiKey> {
-    const row = await this.store.transaction(async (tx) => {
+    const { row } = await this.commit(async (tx, now) => {
       const key = await this.store.apiKeys.find(tx, id)
       if (!key) throw new NotFoundError('KEY_NOT_FOUND', `No API key has id ${id}.`)
-      const now = this.clock()
-      if (await this.store.apiKeys.revoke(tx, id, toDbTime(now))) {
-        const event: DomainEvent = { type: 'api_key_revoked', keyId: id, name: key.name, actor }
-        await recordEvents(this.store, tx, [event], now)
-      }
+      const revoked = await this.store.apiKeys.revoke(tx, id, toDbTime(now))
+      const events: DomainEvent[] = revoked
+        ? [{ type: 'api_key_revoked', keyId: id, name: key.name, actor }]
+        : []
 
-      return this.store.apiKeys.find(tx, id)
+      return { row: await this.store.apiKeys.find(tx, id), events }
     })
     if (!row) throw new NotFoundError('KEY_NOT_FOUND', `No API key has id ${id}.`)
 

@@ -1,7 +1,9 @@
+import type { KeyRole } from '../../store/schema.js'
 import type { Actor } from '../events.js'
 
-export const KEY_ROLES = ['admin', 'supervisor', 'integration'] as const
-export type KeyRole = (typeof KEY_ROLES)[number]
+export type { KeyRole }
+
+export const KEY_ROLES: readonly KeyRole[] = ['admin', 'supervisor', 'integration']
 export type Role = KeyRole | 'inspector'
 
 /** Who is calling, once their credential has been checked. */

@@ -30,6 +30,11 @@ export interface SignInAttempt {
   address: string
 }
 
+/** The throttle's count for one inspector, however they name themselves. */
+export function personSubject(personId: number): string {
+  return `person:${personId}`
+}
+
 /**
  * PIN checks at once per instance. Each takes a thread of libuv's pool (four by default) and
  * 32 MiB for about 100 ms; a flood of guesses must not starve the pool or the memory.
@@ -60,9 +65,9 @@ export class SignIn {
     const person = await this.store.persons.findCredentials(this.store.db, who)
     // One count per person, whether they give their id or their badge.
     const subject = person
-      ? `person:${person.id}`
+      ? personSubject(person.id)
       : 'personId' in who
-        ? `person:${who.personId}`
+        ? personSubject(who.personId)
         : `badge:${who.badgeCode}`
     const addressSubject = `address:${address}`
     // A badge nobody has may be a PIN typed into the wrong field: it is never logged.

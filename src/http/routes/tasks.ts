@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import {
+  ADMIN_AND_INSPECTORS,
   actingFor,
   READERS,
   READERS_AND_INSPECTORS,
@@ -132,7 +133,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.post(
     '/tasks/:id/complete',
     {
-      config: { access: ['admin', 'inspector'] },
+      config: { access: ADMIN_AND_INSPECTORS },
       schema: {
         tags: ['tasks'],
         summary: 'Complete a task in progress; its inspector gets their next task in the answer',

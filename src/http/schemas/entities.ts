@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { KEY_ROLES } from '../../domain/access/roles.js'
 import { Id, Nullable, StringEnum, Timestamp } from './common.js'
 
 export const TaskStatusSchema = StringEnum(
@@ -102,7 +103,7 @@ export const EventSchema = Type.Object(
 )
 
 export const KeyRoleSchema = StringEnum(
-  ['admin', 'supervisor', 'integration'],
+  KEY_ROLES,
   'What the key may do; inspectors sign in with a PIN instead.',
 )
 
