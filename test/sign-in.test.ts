@@ -243,6 +243,27 @@ forEachStore(
       )
     })
 
+    test("an inspector's own task in the wrong state gets 409; another's gets 403", async () => {
+      const ann = await inspector('Ann')
+      const bob = await inspector('Bob')
+      const annToken = (await signIn({ person_id: ann, pin: PIN })).body.session.token
+      const bobToken = (await signIn({ person_id: bob, pin: PIN })).body.session.token
+      const task = (await t.service.post('/tasks', { description: 'Weld' })).body
+      const holder = task.assigned_person_id === ann ? annToken : bobToken
+      const other = holder === annToken ? bobToken : annToken
+      await t.service.post(`/tasks/${task.id}/complete`, undefined, as(holder))
+
+      const ownReleased = await t.service.post(`/tasks/${task.id}/release`, undefined, as(holder))
+      const othersCompleted = await t.service.post(
+        `/tasks/${task.id}/complete`,
+        undefined,
+        as(other),
+      )
+
+      assertProblem(ownReleased, 409, 'TASK_ALREADY_DONE')
+      assertProblem(othersCompleted, 403, 'NOT_YOURS')
+    })
+
     test('an inspector reads only their own history', async () => {
       const ann = await inspector('Ann')
       await inspector('Bob')

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
+import { DomainError } from '../../domain/errors.js'
 import {
   ADMIN_AND_INSPECTORS,
   actingFor,
@@ -17,22 +18,41 @@ import type { RouteDeps } from './deps.js'
 
 const TaskAction = { tags: ['tasks'], params: IdParams }
 
+/** The refusals that, to an inspector, mean only "this task is not yours". */
+const NOT_THEIRS = new Set([
+  'TASK_NOT_FOUND',
+  'NOT_YOUR_TASK',
+  'TASK_ALREADY_DONE',
+  'TASK_NOT_IN_PROGRESS',
+])
+
 export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { service, reads }) => {
   /**
-   * The task id and whose it must be, for an action only its holder (or a key) may take:
-   * an inspector may name only themselves, and only a task that is theirs.
+   * Runs an action only a task's holder (or a key) may take. An inspector acts only as
+   * themselves, so the rules refuse any task that is not theirs; to them that refusal is a
+   * plain 403, whatever state the other task is in.
    */
-  const holderAction = async (
+  const asHolder = async <T>(
     request: Pick<FastifyRequest, 'caller'> & { params: { id: string } },
     named: number | undefined,
-  ) => {
+    action: (id: number, byPersonId: number | undefined) => Promise<T>,
+  ): Promise<T> => {
     const id = Number(request.params.id)
     const byPersonId = actingFor(request, named)
-    if (request.caller.kind === 'session') {
-      requireOwnership(request, (await reads.task(id)).assigned_person_id, `task ${id}`)
+    try {
+      return await action(id, byPersonId)
+    } catch (error) {
+      const { caller } = request
+      if (caller.kind === 'session' && error instanceof DomainError && NOT_THEIRS.has(error.code)) {
+        // Read only on this path: their own task in the wrong state keeps its 409.
+        const holder = await reads.task(id).then(
+          (task) => task.assigned_person_id,
+          () => null,
+        )
+        requireOwnership(request, holder, `task ${id}`)
+      }
+      throw error
     }
-
-    return { id, byPersonId }
   }
 
   // '/tasks/' (the original path) reaches this route too: the router ignores a trailing slash.
@@ -156,11 +176,10 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         },
       },
     },
-    async (request) => {
-      const { id, byPersonId } = await holderAction(request, request.body?.person_id)
-
-      return service.completeTask(id, byPersonId, request.caller.actor)
-    },
+    async (request) =>
+      asHolder(request, request.body?.person_id, (id, byPersonId) =>
+        service.completeTask(id, byPersonId, request.caller.actor),
+      ),
   )
 
   app.post(
@@ -184,11 +203,10 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         },
       },
     },
-    async (request) => {
-      const { id, byPersonId } = await holderAction(request, request.body?.person_id)
-
-      return service.releaseTask(id, byPersonId, request.caller.actor)
-    },
+    async (request) =>
+      asHolder(request, request.body?.person_id, (id, byPersonId) =>
+        service.releaseTask(id, byPersonId, request.caller.actor),
+      ),
   )
 
   app.post(
