@@ -18,6 +18,11 @@ import type { RouteDeps } from './deps.js'
 
 const TaskAction = { tags: ['tasks'], params: IdParams }
 
+/** Optional: who is acting as the holder; an inspector's session says so already. */
+const HolderBody = optionalBody(
+  Type.Object({ person_id: Type.Optional(Id) }, { additionalProperties: false }),
+)
+
 /** The refusals that, to an inspector, mean only "this task is not yours". */
 const NOT_THEIRS = new Set([
   'TASK_NOT_FOUND',
@@ -163,9 +168,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
           'already_completed: true instead of 409. An inspector completes only their own ' +
           'task, and may leave person_id out.',
         params: IdParams,
-        body: optionalBody(
-          Type.Object({ person_id: Type.Optional(Id) }, { additionalProperties: false }),
-        ),
+        body: HolderBody,
         response: {
           200: Type.Object({
             completed: TaskSchema,
@@ -194,9 +197,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
           'the back of the free line and may get it back only if nobody else is free. ' +
           'To keep an inspector from getting work, log them out instead. An inspector ' +
           'releases only their own task.',
-        body: optionalBody(
-          Type.Object({ person_id: Type.Optional(Id) }, { additionalProperties: false }),
-        ),
+        body: HolderBody,
         response: {
           200: Type.Object({ released: TaskSchema, next_task: Nullable(TaskSchema) }),
           ...problemResponses,
